@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { CONFIG_VARIABLES, loadConfig } from './config.ts';
+import { ConfigError } from './errors.ts';
+
+function errorOf(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('runs on documented defaults with no variables set', () => {
+    const config = loadConfig({});
+    expect(config.spark.remote).toBe('sc://localhost:15002');
+    expect(config.spark.endpoint).toEqual({ host: 'localhost', port: 15002 });
+    expect(config.kafka.brokers).toEqual(['localhost:9092']);
+    expect(config.redis.endpoint).toEqual({ host: 'localhost', port: 6379 });
+    expect(config.api.port).toBe(8000);
+    expect(config.adapters).toEqual({ featureStore: 'memory', vectorIndex: 'embedded', eventBus: 'memory' });
+    expect(config.paths).toEqual({
+      raw: 'data/raw',
+      lake: 'data/lake',
+      models: 'data/models',
+      checkpoints: 'data/checkpoints',
+    });
+  });
+
+  it('reads typed values', () => {
+    const config = loadConfig({
+      PORT: '9000',
+      KAFKA_BROKERS: 'a:1, b:2',
+      EXCLUDE_PURCHASED: 'false',
+      ALS_REG_PARAM: '0.5',
+      SPARK_REMOTE: 'sc://spark.example:443/;token=abc',
+    });
+    expect(config.api.port).toBe(9000);
+    expect(config.kafka.brokers).toEqual(['a:1', 'b:2']);
+    expect(config.api.excludePurchased).toBe(false);
+    expect(config.model.regParam).toBe(0.5);
+    expect(config.spark.endpoint).toEqual({ host: 'spark.example', port: 443 });
+  });
+
+  it.each([
+    [{ KAFKA_BROKERS: '' }, 'KAFKA_BROKERS'],
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ SPARK_REMOTE: 'http://localhost:15002' }, 'SPARK_REMOTE'],
+    [{ FEATURE_STORE: 'mongo' }, 'FEATURE_STORE'],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
+    [{ EXCLUDE_PURCHASED: 'maybe' }, 'EXCLUDE_PURCHASED'],
+    [{ KAFKA_BROKERS: 'host:99999' }, 'KAFKA_BROKERS'],
+    [{ KAFKA_SASL_MECHANISM: 'plain' }, 'KAFKA_SASL_USERNAME'],
+  ])('rejects %j naming %s', (env, variable) => {
+    const error = errorOf(env);
+    expect(error.variable).toBe(variable);
+    expect(error.message).toMatch(new RegExp(`^${variable}: `));
+    expect(error.code).toBe('CONFIG_INVALID');
+  });
+
+  it('lists every variable it reads', () => {
+    expect(CONFIG_VARIABLES).toContain('SPARK_REMOTE');
+    expect(CONFIG_VARIABLES).toContain('QDRANT_URL');
+    expect(new Set(CONFIG_VARIABLES).size).toBe(CONFIG_VARIABLES.length);
+  });
+});

@@ -1,0 +1,283 @@
+/**
+ * Typed configuration, read once from environment variables.
+ *
+ * Every variable has a documented default (see docs/configuration.md) so `npm start` runs with
+ * none set. `loadConfig()` validates everything up front and throws a `ConfigError` whose message
+ * names the variable and what was wrong with it, so a bad deployment fails at start-up, not at
+ * the first request.
+ */
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+type Env = Record<string, string | undefined>;
+
+// ---------------------------------------------------------------------------------------------
+// Field parsers. Each takes the raw string (undefined when unset) and returns the typed value.
+// ---------------------------------------------------------------------------------------------
+
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+
+function str(defaultValue: string) {
+  return nonEmpty.default(defaultValue);
+}
+
+function optionalStr() {
+  return z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v));
+}
+
+function int(defaultValue: number, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER) {
+  return z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, 'must be an integer')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .optional()
+    .transform((v) => v ?? defaultValue);
+}
+
+function num(defaultValue: number, min = -Infinity, max = Infinity) {
+  return z
+    .string()
+    .trim()
+    .regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, 'must be a number')
+    .transform(Number)
+    .pipe(z.number().min(min).max(max))
+    .optional()
+    .transform((v) => v ?? defaultValue);
+}
+
+function bool(defaultValue: boolean) {
+  return z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+    .optional()
+    .transform((v) => v ?? defaultValue);
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T, defaultValue: T[number]) {
+  return z
+    .enum(values, { message: `must be one of ${values.join(', ')}` })
+    .optional()
+    .transform((v) => v ?? defaultValue);
+}
+
+function list(defaultValue: string[]) {
+  return z
+    .string()
+    .optional()
+    .transform((v) =>
+      v === undefined
+        ? defaultValue
+        : v
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s.length > 0),
+    );
+}
+
+function nonEmptyList(defaultValue: string[]) {
+  return list(defaultValue).pipe(z.array(z.string()).min(1, 'must list at least one value'));
+}
+
+const port = (d: number) => int(d, 1, 65535);
+
+// ---------------------------------------------------------------------------------------------
+// The variables. Keep docs/configuration.md in step with this table.
+// ---------------------------------------------------------------------------------------------
+
+const variables = {
+  NODE_ENV: str('development'),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+
+  // Adapters
+  FEATURE_STORE: oneOf(['memory', 'redis'], 'memory'),
+  VECTOR_INDEX: oneOf(['embedded', 'qdrant'], 'embedded'),
+  EVENT_BUS: oneOf(['memory', 'kafka'], 'memory'),
+
+  // Spark
+  SPARK_REMOTE: str('sc://localhost:15002').pipe(
+    z.string().regex(/^sc:\/\/[^/:]+(:\d+)?(\/.*)?$/, 'must look like sc://host:port'),
+  ),
+  SPARK_DRIVER_MEMORY: str('4g'),
+  SPARK_MASTER: str('local[*]'),
+
+  // Kafka
+  KAFKA_BROKERS: nonEmptyList(['localhost:9092']),
+  KAFKA_CLIENT_ID: str('recsys'),
+  KAFKA_TOPIC_EVENTS: str('user-events'),
+  KAFKA_TOPIC_DLQ: str('user-events-dlq'),
+  KAFKA_PARTITIONS: int(3, 1, 1000),
+  KAFKA_CONSUMER_GROUP: str('recsys-updater'),
+  KAFKA_SSL: bool(false),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: optionalStr(),
+  KAFKA_SASL_PASSWORD: optionalStr(),
+
+  // Redis
+  REDIS_URL: str('redis://localhost:6379').pipe(
+    z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://'),
+  ),
+  REDIS_CLUSTER_NODES: list([]),
+  REDIS_KEY_PREFIX: z.string().default('recsys:'),
+
+  // Qdrant
+  QDRANT_URL: str('http://localhost:6333').pipe(z.url({ message: 'must be a URL' })),
+  QDRANT_API_KEY: optionalStr(),
+  QDRANT_COLLECTION: str('items'),
+
+  // Paths
+  RAW_DIR: str('data/raw'),
+  LAKE_ROOT: str('data/lake'),
+  MODELS_DIR: str('data/models'),
+  CHECKPOINT_DIR: str('data/checkpoints'),
+
+  // API
+  HOST: str('0.0.0.0'),
+  PORT: port(8000),
+  API_KEYS: list([]),
+  CORS_ORIGINS: list([]),
+  BODY_LIMIT_BYTES: int(1_048_576, 1024),
+  STORE_TIMEOUT_MS: int(250, 1),
+  RECOMMEND_OVERSAMPLING: int(4, 1, 100),
+  EXCLUDE_PURCHASED: bool(true),
+
+  // Batch / model
+  ALS_RANK: int(64, 1, 1024),
+  ALS_MAX_ITER: int(15, 1, 1000),
+  ALS_REG_PARAM: num(0.05, 0),
+  ALS_ALPHA: num(10, 0),
+  ALS_SEED: int(42),
+  HOLDOUT_DAYS: int(7, 0, 365),
+  DECAY_HALF_LIFE_DAYS: num(60, 0),
+  TRENDING_DAYS: int(7, 1, 365),
+
+  // Stream / online learning
+  EVENT_WEIGHT_CLICK: num(0.05, 0, 1),
+  EVENT_WEIGHT_ADD_TO_CART: num(0.15, 0, 1),
+  EVENT_WEIGHT_PURCHASE: num(0.3, 0, 1),
+  UPDATER_DEBOUNCE_MS: int(20, 0, 60_000),
+  UPDATER_METRICS_PORT: port(9464),
+
+  // Tracing
+  TRACING_ENABLED: bool(false),
+  OTEL_EXPORTER_OTLP_ENDPOINT: str('http://localhost:4318'),
+  TRACING_SAMPLE_RATIO: num(1, 0, 1),
+  OTEL_SERVICE_NAME: optionalStr(),
+} as const;
+
+type Variables = typeof variables;
+type RawConfig = { [K in keyof Variables]: z.output<Variables[K]> };
+
+function parseVariables(env: Env): RawConfig {
+  const out: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(variables)) {
+    const raw = env[name];
+    const result = (schema as z.ZodType).safeParse(raw);
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      const shown = raw === undefined ? 'unset' : JSON.stringify(raw);
+      throw new ConfigError(name, `${issue?.message ?? 'invalid value'} (got ${shown})`);
+    }
+    out[name] = result.data;
+  }
+  return out as RawConfig;
+}
+
+function hostPort(value: string, variable: string, defaultPort: number): { host: string; port: number } {
+  const match = /^(?:[a-z]+:\/\/)?(?:[^@/]*@)?([^:/]+)(?::(\d+))?/.exec(value);
+  if (!match?.[1]) throw new ConfigError(variable, `cannot read host and port from ${JSON.stringify(value)}`);
+  const p = match[2] === undefined ? defaultPort : Number(match[2]);
+  if (!(p >= 1 && p <= 65535))
+    throw new ConfigError(variable, `port out of range in ${JSON.stringify(value)}`);
+  return { host: match[1], port: p };
+}
+
+export function loadConfig(env: Env = process.env) {
+  const v = parseVariables(env);
+  if (v.KAFKA_SASL_MECHANISM && !(v.KAFKA_SASL_USERNAME && v.KAFKA_SASL_PASSWORD)) {
+    throw new ConfigError(
+      'KAFKA_SASL_USERNAME',
+      'is required (with KAFKA_SASL_PASSWORD) when KAFKA_SASL_MECHANISM is set',
+    );
+  }
+  for (const broker of v.KAFKA_BROKERS) hostPort(broker, 'KAFKA_BROKERS', 9092);
+  return {
+    env: v.NODE_ENV,
+    logLevel: v.LOG_LEVEL,
+    adapters: { featureStore: v.FEATURE_STORE, vectorIndex: v.VECTOR_INDEX, eventBus: v.EVENT_BUS },
+    spark: {
+      remote: v.SPARK_REMOTE,
+      endpoint: hostPort(v.SPARK_REMOTE, 'SPARK_REMOTE', 15002),
+      driverMemory: v.SPARK_DRIVER_MEMORY,
+      master: v.SPARK_MASTER,
+    },
+    kafka: {
+      brokers: v.KAFKA_BROKERS,
+      clientId: v.KAFKA_CLIENT_ID,
+      topics: { events: v.KAFKA_TOPIC_EVENTS, deadLetter: v.KAFKA_TOPIC_DLQ },
+      partitions: v.KAFKA_PARTITIONS,
+      consumerGroup: v.KAFKA_CONSUMER_GROUP,
+      ssl: v.KAFKA_SSL,
+      sasl: v.KAFKA_SASL_MECHANISM
+        ? {
+            mechanism: v.KAFKA_SASL_MECHANISM,
+            username: v.KAFKA_SASL_USERNAME!,
+            password: v.KAFKA_SASL_PASSWORD!,
+          }
+        : undefined,
+    },
+    redis: {
+      url: v.REDIS_URL,
+      endpoint: hostPort(v.REDIS_URL, 'REDIS_URL', 6379),
+      clusterNodes: v.REDIS_CLUSTER_NODES,
+      keyPrefix: v.REDIS_KEY_PREFIX,
+    },
+    qdrant: { url: v.QDRANT_URL, apiKey: v.QDRANT_API_KEY, collection: v.QDRANT_COLLECTION },
+    paths: { raw: v.RAW_DIR, lake: v.LAKE_ROOT, models: v.MODELS_DIR, checkpoints: v.CHECKPOINT_DIR },
+    api: {
+      host: v.HOST,
+      port: v.PORT,
+      apiKeys: v.API_KEYS,
+      corsOrigins: v.CORS_ORIGINS,
+      bodyLimitBytes: v.BODY_LIMIT_BYTES,
+      storeTimeoutMs: v.STORE_TIMEOUT_MS,
+      oversampling: v.RECOMMEND_OVERSAMPLING,
+      excludePurchased: v.EXCLUDE_PURCHASED,
+    },
+    model: {
+      rank: v.ALS_RANK,
+      maxIter: v.ALS_MAX_ITER,
+      regParam: v.ALS_REG_PARAM,
+      alpha: v.ALS_ALPHA,
+      seed: v.ALS_SEED,
+      holdoutDays: v.HOLDOUT_DAYS,
+      decayHalfLifeDays: v.DECAY_HALF_LIFE_DAYS,
+      trendingDays: v.TRENDING_DAYS,
+    },
+    stream: {
+      weights: {
+        click: v.EVENT_WEIGHT_CLICK,
+        add_to_cart: v.EVENT_WEIGHT_ADD_TO_CART,
+        purchase: v.EVENT_WEIGHT_PURCHASE,
+      },
+      debounceMs: v.UPDATER_DEBOUNCE_MS,
+      metricsPort: v.UPDATER_METRICS_PORT,
+    },
+    tracing: {
+      enabled: v.TRACING_ENABLED,
+      endpoint: v.OTEL_EXPORTER_OTLP_ENDPOINT,
+      sampleRatio: v.TRACING_SAMPLE_RATIO,
+      serviceName: v.OTEL_SERVICE_NAME,
+    },
+  };
+}
+
+export type Config = ReturnType<typeof loadConfig>;
+
+/** Names of every variable `loadConfig` reads, for docs and tests. */
+export const CONFIG_VARIABLES = Object.keys(variables) as (keyof Variables)[];
