@@ -1,0 +1,84 @@
+/**
+ * Feature store port: per-user state the API and the updater read and write.
+ *
+ * Vectors and trending lists belong to a model version; the version pointer names the one
+ * serving reads, and switching it is atomic. Id maps, purchase histories and profile counters
+ * are facts, not model outputs, and are shared by all versions.
+ *
+ * Adapters: `memory` (in-process, default) and `redis` (ioredis, also Redis Cluster). One
+ * conformance suite (feature-store.conformance.ts) runs against both.
+ */
+import type { ModelVersionInfo, ProfileCounters, Purchase, TrendingScope } from './types.ts';
+
+/** One atomic change to a user, as the online updater applies it. */
+export interface UserUpdate {
+  version: string;
+  userIdx: number;
+  /** New user vector for `version` (float32, model rank long). */
+  vector?: Float32Array;
+  /** Purchases to append to the history and counters (newest last). */
+  purchases?: Array<Purchase & { product_group_name: string; product_type_name: string }>;
+  /** Event ids this update covers; remembered so a redelivery is recognised. */
+  eventIds: string[];
+}
+
+export interface UserProfileSeed {
+  userIdx: number;
+  /** Most recent purchases, newest first, at most `HISTORY_LIMIT`. */
+  recent: Purchase[];
+  counters: ProfileCounters;
+}
+
+/** How many recent purchases a user's history keeps. */
+export const HISTORY_LIMIT = 50;
+
+export interface FeatureStore {
+  readonly kind: 'memory' | 'redis';
+  start(): Promise<void>;
+  /** Idempotent; safe to call twice. */
+  close(): Promise<void>;
+  /** Throws a DependencyError when the store cannot answer. */
+  ping(): Promise<void>;
+
+  // --- model versions -------------------------------------------------------------------------
+  putVersionInfo(info: ModelVersionInfo): Promise<void>;
+  getVersionInfo(version: string): Promise<ModelVersionInfo | null>;
+  listVersions(): Promise<string[]>;
+  /** Atomically points serving at `version` (which must have its info stored). */
+  activateVersion(version: string): Promise<void>;
+  activeVersion(): Promise<string | null>;
+  /** Removes a version's vectors, trending lists and info. */
+  dropVersion(version: string): Promise<void>;
+
+  // --- user vectors ---------------------------------------------------------------------------
+  putUserVectors(version: string, entries: Array<[userIdx: number, vector: Float32Array]>): Promise<void>;
+  getUserVector(version: string, userIdx: number): Promise<Float32Array | null>;
+  countUserVectors(version: string): Promise<number>;
+
+  // --- trending -------------------------------------------------------------------------------
+  putTrending(version: string, scope: TrendingScope, itemIdxs: number[]): Promise<void>;
+  getTrending(version: string, scope: TrendingScope): Promise<number[]>;
+
+  // --- id maps (stable across versions) -------------------------------------------------------
+  putUserIds(entries: Array<[customerId: string, userIdx: number]>): Promise<void>;
+  putItemIds(entries: Array<[articleId: string, itemIdx: number]>): Promise<void>;
+  userIdxOf(customerId: string): Promise<number | null>;
+  customerIdOf(userIdx: number): Promise<string | null>;
+  itemIdxOf(articleId: string): Promise<number | null>;
+  articleIdOf(itemIdx: number): Promise<string | null>;
+
+  // --- history and profile --------------------------------------------------------------------
+  /** Replaces users' recent purchases and counters (batch load). */
+  putProfiles(seeds: UserProfileSeed[]): Promise<void>;
+  /** Newest first. */
+  getRecentPurchases(userIdx: number, limit: number): Promise<Purchase[]>;
+  getProfileCounters(userIdx: number): Promise<ProfileCounters | null>;
+  /** Every item the user is known to have bought (for exclusion), newest first, bounded by HISTORY_LIMIT. */
+  getPurchasedItems(userIdx: number): Promise<number[]>;
+
+  // --- online updates -------------------------------------------------------------------------
+  /** Which of these event ids were already applied. */
+  processedEventIds(eventIds: string[]): Promise<Set<string>>;
+  /** Applies vector, purchases and processed-id marks in one atomic step. */
+  applyUserUpdate(update: UserUpdate): Promise<void>;
+}
