@@ -1,0 +1,237 @@
+/**
+ * The local services: how to start each one as a plain child process and how to tell that it is
+ * ready. Hosts and ports come from the same configuration the apps read (KAFKA_BROKERS,
+ * SPARK_REMOTE, REDIS_URL), so a changed port changes both sides.
+ */
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../../lib/config.ts';
+import { kafkaJarsDir, repoRoot, serviceDir, sparkConfDir, sparkJarsDir } from './paths.ts';
+import { probeKafka, probeRedis, probeSparkConnect } from './probes.ts';
+
+export const SERVICE_NAMES = ['redis', 'kafka', 'spark'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export interface ServiceSpec {
+  name: ServiceName;
+  host: string;
+  port: number;
+  /** Ports the service binds besides `port` (checked before start). */
+  extraPorts: number[];
+  /** Why it cannot be started here, or null. */
+  unavailable(): string | null;
+  /** One-time preparation (formatting storage, writing config). */
+  prepare(): void;
+  command(): { command: string; args: string[]; env?: Record<string, string> };
+  probe(): Promise<string>;
+  readyTimeoutMs: number;
+}
+
+/**
+ * Java 17 module options Spark needs (the list spark-submit adds; see Spark's
+ * launcher JavaModuleOptions): plain `java` does not add them.
+ */
+const JAVA_MODULE_OPTIONS = [
+  '-XX:+IgnoreUnrecognizedVMOptions',
+  '--add-modules=jdk.incubator.vector',
+  ...[
+    'java.lang',
+    'java.lang.invoke',
+    'java.lang.reflect',
+    'java.io',
+    'java.net',
+    'java.nio',
+    'java.util',
+    'java.util.concurrent',
+    'java.util.concurrent.atomic',
+    'jdk.internal.ref',
+    'sun.nio.ch',
+    'sun.nio.cs',
+    'sun.security.action',
+    'sun.util.calendar',
+  ].map((pkg) => `--add-opens=java.base/${pkg}=ALL-UNNAMED`),
+  '-Djdk.reflect.useDirectMethodHandle=false',
+  '-Dio.netty.tryReflectionSetAccessible=true',
+];
+
+function which(binary: string): string | null {
+  const result = spawnSync('sh', ['-c', `command -v ${binary}`], { encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.trim() || null : null;
+}
+
+function jarsPresent(dir: string): boolean {
+  return existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.jar'));
+}
+
+/** Reads spark-defaults.conf into key/value pairs (whitespace-separated, # comments). */
+export function readSparkDefaults(path = join(sparkConfDir, 'spark-defaults.conf')): Map<string, string> {
+  const props = new Map<string, string>();
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    const match = /^(\S+)\s+(.*)$/.exec(trimmed);
+    if (match?.[1] && match[2] !== undefined) props.set(match[1], match[2].trim());
+  }
+  return props;
+}
+
+function redisSpec(config: Config): ServiceSpec {
+  const { host, port } = config.redis.endpoint;
+  const dir = serviceDir('redis');
+  return {
+    name: 'redis',
+    host,
+    port,
+    extraPorts: [],
+    unavailable: () =>
+      which('redis-server')
+        ? null
+        : 'redis-server is not installed (Debian/Ubuntu: apt-get install redis-server)',
+    prepare: () => mkdirSync(dir, { recursive: true }),
+    command: () => ({
+      command: 'redis-server',
+      args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    }),
+    probe: () => probeRedis(host, port),
+    readyTimeoutMs: 15_000,
+  };
+}
+
+function kafkaSpec(config: Config): ServiceSpec {
+  const first = config.kafka.brokers[0] ?? 'localhost:9092';
+  const [host = 'localhost', portText = '9092'] = first.split(':');
+  const port = Number(portText);
+  const controllerPort = port + 1;
+  const dir = serviceDir('kafka');
+  const dataDir = join(dir, 'data');
+  const propsFile = join(dir, 'server.properties');
+  const classpath = `${kafkaJarsDir}/*`;
+  const jvm = [
+    '-Xms256m',
+    '-Xmx512m',
+    '-XX:+UseG1GC',
+    `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`,
+  ];
+  return {
+    name: 'kafka',
+    host,
+    port,
+    extraPorts: [controllerPort],
+    unavailable: () =>
+      jarsPresent(kafkaJarsDir) ? null : 'Kafka jars are missing: run `npm run infra:setup`',
+    prepare: () => {
+      mkdirSync(dataDir, { recursive: true });
+      writeFileSync(
+        propsFile,
+        [
+          '# Written by infra/local on every start: single-node KRaft (broker + controller).',
+          'process.roles=broker,controller',
+          'node.id=1',
+          `controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}`,
+          `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+          `advertised.listeners=PLAINTEXT://${host}:${port}`,
+          'controller.listener.names=CONTROLLER',
+          'inter.broker.listener.name=PLAINTEXT',
+          'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+          `log.dirs=${dataDir}`,
+          `num.partitions=${config.kafka.partitions}`,
+          'offsets.topic.replication.factor=1',
+          'offsets.topic.num.partitions=4',
+          'transaction.state.log.replication.factor=1',
+          'transaction.state.log.min.isr=1',
+          'share.coordinator.state.topic.replication.factor=1',
+          'share.coordinator.state.topic.min.isr=1',
+          'group.initial.rebalance.delay.ms=0',
+          'auto.create.topics.enable=true',
+          'log.retention.hours=168',
+          '',
+        ].join('\n'),
+      );
+      writeFileSync(
+        join(dir, 'log4j2.properties'),
+        [
+          'rootLogger.level=WARN',
+          'rootLogger.appenderRef.stdout.ref=STDOUT',
+          'appender.stdout.type=Console',
+          'appender.stdout.name=STDOUT',
+          'appender.stdout.layout.type=PatternLayout',
+          'appender.stdout.layout.pattern=[%d] %p %m (%c)%n',
+          'logger.kafka.name=kafka.server.KafkaRaftServer',
+          'logger.kafka.level=INFO',
+          '',
+        ].join('\n'),
+      );
+      if (!existsSync(join(dataDir, 'meta.properties'))) {
+        execFileSync(
+          'java',
+          [
+            ...jvm,
+            '-cp',
+            classpath,
+            'kafka.tools.StorageTool',
+            'format',
+            '--standalone',
+            '-t',
+            randomUUID().replace(/-/g, '').slice(0, 22),
+            '-c',
+            propsFile,
+          ],
+          { stdio: 'pipe' },
+        );
+      }
+    },
+    command: () => ({ command: 'java', args: [...jvm, '-cp', classpath, 'kafka.Kafka', propsFile] }),
+    probe: () => probeKafka([`${host}:${port}`]),
+    readyTimeoutMs: 60_000,
+  };
+}
+
+function sparkSpec(config: Config): ServiceSpec {
+  const { host, port } = config.spark.endpoint;
+  const dir = serviceDir('spark');
+  return {
+    name: 'spark',
+    host,
+    port,
+    extraPorts: [],
+    unavailable: () =>
+      jarsPresent(sparkJarsDir) ? null : 'Spark jars are missing: run `npm run infra:setup`',
+    prepare: () => mkdirSync(dir, { recursive: true }),
+    command: () => {
+      const defaults = readSparkDefaults();
+      defaults.set('spark.connect.grpc.binding.port', String(port));
+      defaults.set('spark.master', config.spark.master);
+      defaults.set('spark.sql.warehouse.dir', join(dir, 'warehouse'));
+      defaults.set('spark.driver.host', '127.0.0.1');
+      const extra = defaults.get('spark.driver.extraJavaOptions') ?? '';
+      defaults.delete('spark.driver.extraJavaOptions');
+      const props = [...defaults].map(([k, v]) => `-D${k}=${v}`);
+      return {
+        command: 'java',
+        args: [
+          `-Xmx${config.spark.driverMemory}`,
+          ...JAVA_MODULE_OPTIONS,
+          ...extra.split(/\s+/).filter(Boolean),
+          `-Dlog4j2.configurationFile=${join(sparkConfDir, 'log4j2.properties')}`,
+          `-Dderby.system.home=${dir}`,
+          ...props,
+          '-cp',
+          `${sparkJarsDir}/*`,
+          'org.apache.spark.sql.connect.service.SparkConnectServer',
+        ],
+        env: { SPARK_LOCAL_IP: '127.0.0.1' },
+      };
+    },
+    probe: () => probeSparkConnect(host, port),
+    readyTimeoutMs: 120_000,
+  };
+}
+
+export function serviceSpecs(config: Config): Record<ServiceName, ServiceSpec> {
+  return { redis: redisSpec(config), kafka: kafkaSpec(config), spark: sparkSpec(config) };
+}
+
+export { repoRoot };
