@@ -1,0 +1,70 @@
+/**
+ * Explanations: which of the user's recent purchases make an item a good recommendation.
+ *
+ * For a recommended item, the recent purchases most similar to it (cosine similarity of item
+ * vectors) are listed with their share of the total similarity. Purchases that are not similar
+ * at all (cosine <= 0) explain nothing and are left out; shares are given with one decimal and
+ * always sum to exactly 100 when the list is not empty.
+ */
+import { cosine } from '../../lib/vectors.ts';
+
+export interface PurchasedItem {
+  item_idx: number;
+  item_name: string;
+  vector: ArrayLike<number>;
+}
+
+export interface Explanation {
+  item_idx: number;
+  item_name: string;
+  /** Cosine similarity to the recommended item, rounded to 4 decimals. */
+  similarity: number;
+  /** Share of this purchase in the explanation, in percent with one decimal; the list sums to 100. */
+  contribution_pct: number;
+}
+
+export function explainItem(
+  itemVector: ArrayLike<number>,
+  purchases: readonly PurchasedItem[],
+  topK: number,
+): Explanation[] {
+  const scored: Array<{ purchase: PurchasedItem; similarity: number }> = [];
+  const seen = new Set<number>();
+  for (const purchase of purchases) {
+    // A user may buy the same item twice; it explains the same thing once.
+    if (seen.has(purchase.item_idx)) continue;
+    seen.add(purchase.item_idx);
+    const similarity = cosine(itemVector, purchase.vector);
+    if (similarity > 0) scored.push({ purchase, similarity });
+  }
+  scored.sort((a, b) => b.similarity - a.similarity || a.purchase.item_idx - b.purchase.item_idx);
+  const top = scored.slice(0, Math.max(0, topK));
+  const shares = sharesSummingTo100(top.map((t) => t.similarity));
+  return top.map((t, i) => ({
+    item_idx: t.purchase.item_idx,
+    item_name: t.purchase.item_name,
+    similarity: Math.round(t.similarity * 10_000) / 10_000,
+    contribution_pct: shares[i]!,
+  }));
+}
+
+/**
+ * Percentages with one decimal that sum to exactly 100, by the largest-remainder method over
+ * tenths of a percent (so 1/3 each becomes 33.4, 33.3, 33.3 rather than 33.3 three times).
+ */
+export function sharesSummingTo100(weights: readonly number[]): number[] {
+  if (weights.length === 0) return [];
+  const total = weights.reduce((sum, w) => sum + Math.max(0, w), 0);
+  const exact = weights.map((w) => (total > 0 ? (Math.max(0, w) / total) * 1000 : 1000 / weights.length));
+  const units = exact.map(Math.floor);
+  let missing = 1000 - units.reduce((sum, u) => sum + u, 0);
+  const byRemainder = exact
+    .map((e, i) => ({ i, rest: e - Math.floor(e) }))
+    .sort((a, b) => b.rest - a.rest || a.i - b.i);
+  for (const { i } of byRemainder) {
+    if (missing <= 0) break;
+    units[i]! += 1;
+    missing--;
+  }
+  return units.map((u) => u / 10);
+}
