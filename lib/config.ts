@@ -105,6 +105,8 @@ const variables = {
   ),
   SPARK_DRIVER_MEMORY: str('4g'),
   SPARK_MASTER: str('local[*]'),
+  /** Kafka bootstrap servers as Spark sees them (differs from KAFKA_BROKERS when Spark runs in a container). */
+  SPARK_KAFKA_BOOTSTRAP: optionalStr(),
 
   // Kafka
   KAFKA_BROKERS: nonEmptyList(['localhost:9092']),
@@ -215,6 +217,7 @@ export function loadConfig(env: Env = process.env) {
       endpoint: hostPort(v.SPARK_REMOTE, 'SPARK_REMOTE', 15002),
       driverMemory: v.SPARK_DRIVER_MEMORY,
       master: v.SPARK_MASTER,
+      kafkaBootstrap: v.SPARK_KAFKA_BOOTSTRAP ?? v.KAFKA_BROKERS.join(','),
     },
     kafka: {
       brokers: v.KAFKA_BROKERS,
