@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
@@ -59,6 +60,12 @@ describe('loadConfig', () => {
     expect(error.variable).toBe(variable);
     expect(error.message).toMatch(new RegExp(`^${variable}: `));
     expect(error.code).toBe('CONFIG_INVALID');
+  });
+
+  it('documents every variable in docs/configuration.md', () => {
+    const docs = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
+    const undocumented = CONFIG_VARIABLES.filter((name) => !docs.includes(`\`${name}\``));
+    expect(undocumented).toEqual([]);
   });
 
   it('lists every variable it reads', () => {
