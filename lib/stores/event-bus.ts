@@ -2,7 +2,7 @@
  * Event bus port: publish user events durably, consume them with commit-after-success.
  *
  * Adapters: `memory` (in-process queue, default) and `kafka` (kafkajs). One conformance suite
- * (event-bus.conformance.ts) runs against both.
+ * (conformance/event-bus.ts) runs against both.
  */
 import type { UserEvent } from '../events.ts';
 
@@ -17,16 +17,37 @@ export interface BusMessage {
   topic: string;
 }
 
+/** Where a delivered batch sits in its partition. */
+export interface BatchContext {
+  topic: string;
+  partition: number;
+  /** Offset the next message written to the partition will get, as a decimal string. */
+  highWatermark: string;
+  /** Messages in the partition after this batch (what is still to consume). */
+  lag: number;
+}
+
 export interface ConsumeOptions {
   groupId: string;
+  /** @default the events topic */
   topic?: string;
   /** Start from the earliest offset when the group has none. @default true */
   fromBeginning?: boolean;
   /**
-   * Handles one batch of one partition, in offset order. Offsets are committed only after it
-   * resolves; if it throws, the batch is retried (nothing is skipped or lost).
+   * How long the bus may wait to gather a batch once a message is available, so a burst arrives
+   * as one batch (Kafka: the fetch wait with a large minimum size). 0 delivers at once. @default 0
    */
-  onBatch: (messages: BusMessage[]) => Promise<void>;
+  batchWindowMs?: number;
+  /** Upper bound of messages per batch (memory bus; Kafka batches by bytes). @default 1000 */
+  maxBatchSize?: number;
+  /** Partitions handled at the same time by this consumer. @default all assigned */
+  concurrency?: number;
+  /**
+   * Handles one batch of one partition, in offset order. Offsets are committed only after it
+   * resolves; if it throws, the partition pauses and the same batch is retried with backoff
+   * (nothing is skipped or lost) while other partitions go on.
+   */
+  onBatch: (messages: BusMessage[], context: BatchContext) => Promise<void>;
 }
 
 export interface Consumer {
