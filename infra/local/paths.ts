@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Pid files, logs and service data (Kafka log dirs, Spark warehouse). Override with INFRA_RUN_DIR. */
-export const runDir = resolve(repoRoot, process.env['INFRA_RUN_DIR'] ?? '.run');
+export function runDir(): string {
+  return resolve(repoRoot, process.env['INFRA_RUN_DIR'] ?? '.run');
+}
 
 export const jvmDir = join(repoRoot, 'infra', 'jvm');
 export const jarsDir = join(jvmDir, 'target-jars');
@@ -17,5 +19,5 @@ export const kafkaJarsDir = join(jarsDir, 'kafka');
 export const sparkConfDir = join(repoRoot, 'spark-conf');
 
 export function serviceDir(name: string): string {
-  return join(runDir, name);
+  return join(runDir(), name);
 }
