@@ -6,7 +6,7 @@
  * are facts, not model outputs, and are shared by all versions.
  *
  * Adapters: `memory` (in-process, default) and `redis` (ioredis, also Redis Cluster). One
- * conformance suite (feature-store.conformance.ts) runs against both.
+ * conformance suite (conformance/feature-store.ts) runs against both.
  */
 import type { ModelVersionInfo, ProfileCounters, Purchase, TrendingScope } from './types.ts';
 
@@ -31,6 +31,9 @@ export interface UserProfileSeed {
 
 /** How many recent purchases a user's history keeps. */
 export const HISTORY_LIMIT = 50;
+
+/** How long applied event ids are remembered for redelivery checks (7 days). */
+export const PROCESSED_EVENT_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
 export interface FeatureStore {
   readonly kind: 'memory' | 'redis';
@@ -79,6 +82,11 @@ export interface FeatureStore {
   // --- online updates -------------------------------------------------------------------------
   /** Which of these event ids were already applied. */
   processedEventIds(eventIds: string[]): Promise<Set<string>>;
-  /** Applies vector, purchases and processed-id marks in one atomic step. */
+  /**
+   * Applies vector, purchases and processed-id marks in one atomic step. When the update names
+   * event ids and every one of them was already applied, nothing changes (a redelivery), so the
+   * call is idempotent even if the caller skipped `processedEventIds`. Timestamps are stored in
+   * canonical ISO form (`Date#toISOString`).
+   */
   applyUserUpdate(update: UserUpdate): Promise<void>;
 }

@@ -4,7 +4,7 @@
  * serving reads, switched atomically.
  *
  * Adapters: `embedded` (in-process exact index, default) and `qdrant` (@qdrant/js-client-rest).
- * One conformance suite (vector-index.conformance.ts) runs against both.
+ * One conformance suite (conformance/vector-index.ts) runs against both.
  */
 import type { FilterField, ItemMetadata } from './types.ts';
 

@@ -1,0 +1,109 @@
+/**
+ * An immutable, search-ready snapshot of one collection: item vectors in one contiguous
+ * Float32Array (row-major), payloads, an id → row map, and one bitset per payload value of each
+ * filterable field. Filters become bitset algebra before the scan, so the scan itself only tests
+ * one bit per candidate and `k` results come back whenever `k` eligible items exist.
+ */
+
+import type { FilterField, ItemMetadata } from '../types.ts';
+import type { SearchFilter } from '../vector-index.ts';
+import {
+  andInto,
+  andNotInto,
+  type Bitset,
+  clearBit,
+  createBitset,
+  fillBitset,
+  orInto,
+  setBit,
+} from './bitset.ts';
+
+export const FILTER_FIELDS: readonly FilterField[] = ['product_group_name', 'product_type_name'];
+
+export interface TableRows {
+  ids: Int32Array;
+  vectors: Float32Array;
+  payloads: ItemMetadata[];
+}
+
+export class ItemTable {
+  readonly size: number;
+  readonly dimension: number;
+  readonly ids: Int32Array;
+  readonly vectors: Float32Array;
+  readonly payloads: ItemMetadata[];
+  private readonly rowById = new Map<number, number>();
+  private readonly valueBits = new Map<FilterField, Map<string, Bitset>>();
+
+  constructor(dimension: number, rows: TableRows) {
+    this.dimension = dimension;
+    this.size = rows.ids.length;
+    this.ids = rows.ids;
+    this.vectors = rows.vectors;
+    this.payloads = rows.payloads;
+    for (let row = 0; row < this.size; row++) this.rowById.set(this.ids[row]!, row);
+    for (const field of FILTER_FIELDS) {
+      const byValue = new Map<string, Bitset>();
+      for (let row = 0; row < this.size; row++) {
+        const value = this.payloads[row]![field];
+        let bits = byValue.get(value);
+        if (!bits) {
+          bits = createBitset(this.size);
+          byValue.set(value, bits);
+        }
+        setBit(bits, row);
+      }
+      this.valueBits.set(field, byValue);
+    }
+  }
+
+  rowOf(id: number): number | undefined {
+    return this.rowById.get(id);
+  }
+
+  /** A copy of one row's vector. */
+  vectorAt(row: number): Float32Array {
+    const start = row * this.dimension;
+    return this.vectors.slice(start, start + this.dimension);
+  }
+
+  /**
+   * The rows a filter admits, or null when it admits every row (no allocation for plain
+   * queries). Empty value lists impose no constraint.
+   */
+  eligibleRows(filter: SearchFilter | undefined): Bitset | null {
+    if (!filter) return null;
+    let bits: Bitset | null = null;
+    const ensure = (): Bitset => {
+      if (!bits) bits = fillBitset(createBitset(this.size), this.size);
+      return bits;
+    };
+    for (const field of FILTER_FIELDS) {
+      const values = filter.include?.[field];
+      if (!values || values.length === 0) continue;
+      const union = createBitset(this.size);
+      const byValue = this.valueBits.get(field)!;
+      for (const value of values) {
+        const valueBits = byValue.get(value);
+        if (valueBits) orInto(union, valueBits);
+      }
+      andInto(ensure(), union);
+    }
+    for (const field of FILTER_FIELDS) {
+      const values = filter.exclude?.[field];
+      if (!values || values.length === 0) continue;
+      const byValue = this.valueBits.get(field)!;
+      for (const value of values) {
+        const valueBits = byValue.get(value);
+        if (valueBits) andNotInto(ensure(), valueBits);
+      }
+    }
+    if (filter.excludeIds && filter.excludeIds.length > 0) {
+      for (const id of filter.excludeIds) {
+        const row = this.rowById.get(id);
+        if (row !== undefined) clearBit(ensure(), row);
+      }
+    }
+    return bits;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Bounded top-k selection: a min-heap of (score, row) pairs in typed arrays, so the hot search loop
+ * allocates nothing. The heap root is the current k-th best score, the threshold a candidate must
+ * beat. Equal scores prefer the smaller tie-break key (the item id), which keeps results
+ * deterministic and equal to a sort by (score desc, id asc).
+ */
+export class TopK {
+  readonly capacity: number;
+  private readonly scores: Float64Array;
+  private readonly rows: Int32Array;
+  private readonly keys: Float64Array;
+  size = 0;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.scores = new Float64Array(capacity);
+    this.rows = new Int32Array(capacity);
+    this.keys = new Float64Array(capacity);
+  }
+
+  /** Empties the heap so the instance can be reused by the next query. */
+  reset(): void {
+    this.size = 0;
+  }
+
+  get full(): boolean {
+    return this.size === this.capacity;
+  }
+
+  /** The score a new candidate must beat once the heap is full (-Infinity before). */
+  get threshold(): number {
+    return this.size === this.capacity ? this.scores[0]! : Number.NEGATIVE_INFINITY;
+  }
+
+  /** Offers a candidate; `key` breaks ties (smaller wins). */
+  push(score: number, row: number, key: number): void {
+    if (this.capacity === 0) return;
+    if (this.size < this.capacity) {
+      let i = this.size++;
+      // sift up
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (!this.worse(score, key, this.scores[parent]!, this.keys[parent]!)) break;
+        this.scores[i] = this.scores[parent]!;
+        this.rows[i] = this.rows[parent]!;
+        this.keys[i] = this.keys[parent]!;
+        i = parent;
+      }
+      this.scores[i] = score;
+      this.rows[i] = row;
+      this.keys[i] = key;
+      return;
+    }
+    if (!this.worse(this.scores[0]!, this.keys[0]!, score, key)) return;
+    // replace the root and sift down
+    let i = 0;
+    const n = this.size;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      let child = left;
+      if (
+        right < n &&
+        this.worse(this.scores[right]!, this.keys[right]!, this.scores[left]!, this.keys[left]!)
+      ) {
+        child = right;
+      }
+      if (!this.worse(this.scores[child]!, this.keys[child]!, score, key)) break;
+      this.scores[i] = this.scores[child]!;
+      this.rows[i] = this.rows[child]!;
+      this.keys[i] = this.keys[child]!;
+      i = child;
+    }
+    this.scores[i] = score;
+    this.rows[i] = row;
+    this.keys[i] = key;
+  }
+
+  /** The kept (score, row) pairs, best first. */
+  sorted(): Array<{ score: number; row: number }> {
+    const out: Array<{ score: number; row: number; key: number }> = [];
+    for (let i = 0; i < this.size; i++)
+      out.push({ score: this.scores[i]!, row: this.rows[i]!, key: this.keys[i]! });
+    out.sort((a, b) => b.score - a.score || a.key - b.key);
+    return out.map(({ score, row }) => ({ score, row }));
+  }
+
+  /** True when (s1, k1) ranks below (s2, k2). */
+  private worse(s1: number, k1: number, s2: number, k2: number): boolean {
+    return s1 < s2 || (s1 === s2 && k1 > k2);
+  }
+}

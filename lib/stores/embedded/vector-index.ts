@@ -1,0 +1,211 @@
+/**
+ * In-process vector index (`VECTOR_INDEX=embedded`): the default for `npm start` and fast tests.
+ *
+ * Exact top-k by inner product with the same filter semantics as the Qdrant adapter. Each
+ * version is a mutable collection of points; searches run on an immutable `ItemTable` snapshot
+ * built from it on activation (or lazily after later upserts), so a search never sees a
+ * half-applied upsert and switching the active version is a single assignment.
+ */
+
+import { DependencyError, NotFoundError, ValidationError } from '../../errors.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { ItemMetadata } from '../types.ts';
+import type { ItemPoint, SearchHit, SearchRequest, VectorIndex } from '../vector-index.ts';
+import { assertVersionName } from '../version-name.ts';
+import { ItemTable } from './item-table.ts';
+import { scanTopK } from './scan.ts';
+
+export interface EmbeddedVectorIndexOptions {
+  logger?: Logger;
+}
+
+const MAX_ITEM_ID = 0x7fffffff;
+
+class Collection {
+  readonly dimension: number;
+  private readonly points = new Map<number, { vector: Float32Array; payload: ItemMetadata }>();
+  private table: ItemTable | null = null;
+
+  constructor(dimension: number) {
+    this.dimension = dimension;
+  }
+
+  get count(): number {
+    return this.points.size;
+  }
+
+  upsert(points: ItemPoint[]): void {
+    for (const point of points) {
+      if (!Number.isInteger(point.id) || point.id < 0 || point.id > MAX_ITEM_ID) {
+        throw new ValidationError(`item id must be an integer in [0, ${MAX_ITEM_ID}], got ${point.id}`);
+      }
+      if (point.vector.length !== this.dimension) {
+        throw new ValidationError(
+          `item ${point.id} has a vector of length ${point.vector.length}; the collection has dimension ${this.dimension}`,
+        );
+      }
+    }
+    for (const point of points) {
+      this.points.set(point.id, {
+        vector: Float32Array.from(point.vector),
+        payload: Object.freeze({ ...point.payload }),
+      });
+    }
+    if (points.length > 0) this.table = null;
+  }
+
+  /** The search snapshot, rebuilt when points changed since the last one. */
+  snapshot(): ItemTable {
+    if (this.table) return this.table;
+    const n = this.points.size;
+    const d = this.dimension;
+    const ids = new Int32Array(n);
+    const vectors = new Float32Array(n * d);
+    const payloads: ItemMetadata[] = new Array(n);
+    let row = 0;
+    for (const [id, point] of this.points) {
+      ids[row] = id;
+      vectors.set(point.vector, row * d);
+      payloads[row] = point.payload;
+      row++;
+    }
+    this.table = new ItemTable(d, { ids, vectors, payloads });
+    return this.table;
+  }
+}
+
+export class EmbeddedVectorIndex implements VectorIndex {
+  readonly kind = 'embedded' as const;
+  private readonly collections = new Map<string, Collection>();
+  private active: string | null = null;
+  private closed = false;
+  private readonly logger: Logger | undefined;
+
+  constructor(options: EmbeddedVectorIndexOptions = {}) {
+    this.logger = options.logger;
+  }
+
+  async start(): Promise<void> {
+    this.closed = false;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+  }
+
+  async createVersion(version: string, dimension: number): Promise<void> {
+    this.assertOpen();
+    assertVersionName(version);
+    if (!Number.isInteger(dimension) || dimension < 1) {
+      throw new ValidationError(`vector dimension must be a positive integer, got ${dimension}`);
+    }
+    const existing = this.collections.get(version);
+    if (existing) {
+      if (existing.dimension !== dimension) {
+        throw new ValidationError(
+          `model version ${version} already exists with dimension ${existing.dimension}, not ${dimension}`,
+        );
+      }
+      return;
+    }
+    this.collections.set(version, new Collection(dimension));
+  }
+
+  async upsert(version: string, points: ItemPoint[]): Promise<void> {
+    this.assertOpen();
+    this.collection(version).upsert(points);
+  }
+
+  async count(version: string): Promise<number> {
+    this.assertOpen();
+    return this.collections.get(version)?.count ?? 0;
+  }
+
+  async activateVersion(version: string): Promise<void> {
+    this.assertOpen();
+    const collection = this.collection(version);
+    // Build the search snapshot before the switch, so the first search after it is fast.
+    const started = performance.now();
+    collection.snapshot();
+    this.logger?.debug(
+      { version, items: collection.count, ms: Math.round(performance.now() - started) },
+      'vector index snapshot built',
+    );
+    this.active = version;
+  }
+
+  async activeVersion(): Promise<string | null> {
+    this.assertOpen();
+    return this.active;
+  }
+
+  async listVersions(): Promise<string[]> {
+    this.assertOpen();
+    return [...this.collections.keys()].sort();
+  }
+
+  async dropVersion(version: string): Promise<void> {
+    this.assertOpen();
+    if (version === this.active) {
+      throw new ValidationError(`model version ${version} is active; activate another before dropping it`);
+    }
+    this.collections.delete(version);
+  }
+
+  async search(request: SearchRequest): Promise<SearchHit[]> {
+    const table = this.activeTable();
+    if (!Number.isInteger(request.k) || request.k < 0) {
+      throw new ValidationError(`k must be a non-negative integer, got ${request.k}`);
+    }
+    if (request.vector.length !== table.dimension) {
+      throw new ValidationError(
+        `query vector has length ${request.vector.length}; the active version has dimension ${table.dimension}`,
+      );
+    }
+    if (request.k === 0 || table.size === 0) return [];
+    const eligible = table.eligibleRows(request.filter);
+    const top = scanTopK(table, request.vector, request.k, eligible);
+    return top.map(({ score, row }) => {
+      const hit: SearchHit = { id: table.ids[row]!, score, payload: table.payloads[row]! };
+      if (request.withVectors) hit.vector = table.vectorAt(row);
+      return hit;
+    });
+  }
+
+  async retrieve(ids: number[], options: { withVectors?: boolean } = {}): Promise<ItemPoint[]> {
+    const table = this.activeTable();
+    const out: ItemPoint[] = [];
+    for (const id of ids) {
+      const row = table.rowOf(id);
+      if (row === undefined) continue;
+      out.push({
+        id,
+        vector: options.withVectors ? table.vectorAt(row) : new Float32Array(0),
+        payload: table.payloads[row]!,
+      });
+    }
+    return out;
+  }
+
+  private activeTable(): ItemTable {
+    this.assertOpen();
+    if (this.active === null) {
+      throw new DependencyError('vector-index', 'no active model version yet (publish one first)');
+    }
+    return this.collection(this.active).snapshot();
+  }
+
+  private collection(version: string): Collection {
+    const collection = this.collections.get(version);
+    if (!collection) throw new NotFoundError(`model version ${version} does not exist in the vector index`);
+    return collection;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new DependencyError('vector-index', 'the embedded index is closed');
+  }
+}

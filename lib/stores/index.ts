@@ -1,0 +1,47 @@
+/**
+ * The store layer's public face: the ports, their types, and factories that pick the adapter
+ * named by the configuration (`FEATURE_STORE`, `VECTOR_INDEX`). Apps import from here and never
+ * from an adapter folder, so switching adapters is a configuration change.
+ */
+import type { Config } from '../config.ts';
+import { ConfigError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import { EmbeddedVectorIndex } from './embedded/vector-index.ts';
+import type { FeatureStore } from './feature-store.ts';
+import { MemoryFeatureStore } from './memory/feature-store.ts';
+import type { VectorIndex } from './vector-index.ts';
+
+export type { FeatureStore, UserProfileSeed, UserUpdate } from './feature-store.ts';
+export { HISTORY_LIMIT, PROCESSED_EVENT_TTL_MS } from './feature-store.ts';
+export type {
+  FilterField,
+  ItemMetadata,
+  ModelVersionInfo,
+  ProfileCounters,
+  Purchase,
+  TrendingScope,
+} from './types.ts';
+export type { ItemPoint, SearchFilter, SearchHit, SearchRequest, VectorIndex } from './vector-index.ts';
+export { assertVersionName, versionNameAt } from './version-name.ts';
+
+/** The feature store adapter named by `FEATURE_STORE` (not started yet: call `start()`). */
+export function createFeatureStore(config: Config, logger: Logger): FeatureStore {
+  const kind = config.adapters.featureStore;
+  switch (kind) {
+    case 'memory':
+      return new MemoryFeatureStore();
+    default:
+      throw new ConfigError('FEATURE_STORE', `adapter ${JSON.stringify(kind)} is not available yet`);
+  }
+}
+
+/** The vector index adapter named by `VECTOR_INDEX` (not started yet: call `start()`). */
+export function createVectorIndex(config: Config, logger: Logger): VectorIndex {
+  const kind = config.adapters.vectorIndex;
+  switch (kind) {
+    case 'embedded':
+      return new EmbeddedVectorIndex({ logger: logger.child({ component: 'vector-index' }) });
+    default:
+      throw new ConfigError('VECTOR_INDEX', `adapter ${JSON.stringify(kind)} is not available yet`);
+  }
+}
