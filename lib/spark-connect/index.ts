@@ -32,6 +32,7 @@ export {
   SparkSessionClosedError,
 } from './src/errors.ts';
 export * as functions from './src/functions.ts';
+export { ALS, ALSModel, type ALSParams } from './src/ml/als.ts';
 export {
   extractProtos,
   findSparkConnectJar,
