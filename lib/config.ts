@@ -147,6 +147,9 @@ const variables = {
   STORE_TIMEOUT_MS: int(250, 1),
   RECOMMEND_OVERSAMPLING: int(4, 1, 100),
   EXCLUDE_PURCHASED: bool(true),
+  EVENT_PUBLISH_TIMEOUT_MS: int(5000, 1),
+  EXPLAIN_HISTORY: int(20, 1, 50),
+  TRENDING_CACHE_TTL_MS: int(30_000, 0),
 
   // Batch / model
   ALS_RANK: int(64, 1, 1024),
@@ -251,6 +254,9 @@ export function loadConfig(env: Env = process.env) {
       storeTimeoutMs: v.STORE_TIMEOUT_MS,
       oversampling: v.RECOMMEND_OVERSAMPLING,
       excludePurchased: v.EXCLUDE_PURCHASED,
+      publishTimeoutMs: v.EVENT_PUBLISH_TIMEOUT_MS,
+      explainHistory: v.EXPLAIN_HISTORY,
+      trendingTtlMs: v.TRENDING_CACHE_TTL_MS,
     },
     model: {
       rank: v.ALS_RANK,

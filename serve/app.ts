@@ -1,0 +1,158 @@
+/**
+ * The app factory: `createApp(deps)` wires the ports into the Hono application.
+ *
+ * The ports it is given are wrapped here, once: timing into the store latency histograms, then a
+ * deadline on every data call, so handlers never wait on a store longer than `storeTimeoutMs`.
+ * No I/O happens at construction; `main.ts` owns starting and stopping the adapters. Tests call
+ * `app.request(...)` in-process.
+ */
+
+import { swaggerUI } from '@hono/swagger-ui';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
+import { describeError } from '../lib/errors.ts';
+import { instrumentFeatureStore, instrumentVectorIndex } from '../lib/observability/instrument.ts';
+import type { ServeContext } from './context.ts';
+import { withDeadlines } from './deadline.ts';
+import { type AppDeps, SERVE_DEFAULTS, type ServeOptions } from './deps.ts';
+import { API_KEY_HEADER, apiKeyAuth } from './middleware/api-key.ts';
+import { httpMetrics } from './middleware/http-metrics.ts';
+import { HttpProblem, problemFor, problemResponse } from './problem.ts';
+import { registerEventRoutes } from './routes/events.ts';
+import { registerHealthRoutes } from './routes/health.ts';
+import { registerProfileRoutes } from './routes/profile.ts';
+import { registerRecommendRoutes } from './routes/recommend.ts';
+import { registerSimilarRoutes } from './routes/similar.ts';
+import { Recommender } from './services/recommendations.ts';
+import { TrendingCache } from './services/trending-cache.ts';
+import { validationHook } from './validation.ts';
+
+/** Names the ports carry in dependency errors and problem responses. */
+export const DEPENDENCY = {
+  featureStore: 'feature store',
+  vectorIndex: 'vector index',
+  eventBus: 'event bus',
+} as const;
+
+export const API_TITLE = 'Real-time recommendation API';
+export const API_VERSION = '1.0.0';
+
+export function createApp(deps: AppDeps) {
+  const options: ServeOptions = { ...SERVE_DEFAULTS, ...deps.options };
+  const { metrics, logger } = deps;
+  const featureStore = withDeadlines(
+    instrumentFeatureStore(deps.featureStore, metrics),
+    DEPENDENCY.featureStore,
+    options.storeTimeoutMs,
+  );
+  const vectorIndex = withDeadlines(
+    instrumentVectorIndex(deps.vectorIndex, metrics),
+    DEPENDENCY.vectorIndex,
+    options.storeTimeoutMs,
+  );
+  const eventBus = withDeadlines(deps.eventBus, DEPENDENCY.eventBus, options.storeTimeoutMs, {
+    publish: options.publishTimeoutMs,
+  });
+  const trending = new TrendingCache({ featureStore, vectorIndex, ttlMs: options.trendingTtlMs, logger });
+  const ctx: ServeContext = {
+    featureStore,
+    vectorIndex,
+    eventBus,
+    metrics,
+    logger,
+    options,
+    now: deps.now,
+    newEventId: deps.newEventId,
+    recommender: new Recommender({
+      featureStore,
+      vectorIndex,
+      trending,
+      metrics,
+      logger,
+      oversampling: options.oversampling,
+      explainHistory: options.explainHistory,
+    }),
+  };
+
+  const app = new OpenAPIHono({ defaultHook: validationHook() });
+
+  app.use('*', httpMetrics(metrics));
+  if (options.corsOrigins.length > 0) {
+    const any = options.corsOrigins.includes('*');
+    app.use(
+      '*',
+      cors({
+        origin: any ? '*' : [...options.corsOrigins],
+        allowMethods: ['GET', 'POST', 'OPTIONS'],
+        allowHeaders: ['content-type', API_KEY_HEADER, 'authorization'],
+        maxAge: 600,
+      }),
+    );
+  }
+  const limitBody = bodyLimit({
+    maxSize: options.bodyLimitBytes,
+    onError: () => {
+      throw new HTTPException(413, { message: `the request body exceeds ${options.bodyLimitBytes} bytes` });
+    },
+  });
+  const requireKey = apiKeyAuth(options.apiKeys);
+  for (const path of ['/events', '/events/*']) app.use(path, limitBody, requireKey);
+
+  registerRecommendRoutes(app, ctx);
+  registerSimilarRoutes(app, ctx);
+  registerProfileRoutes(app, ctx);
+  registerEventRoutes(app, ctx);
+  registerHealthRoutes(app, ctx);
+
+  app.get('/metrics', async (c) => {
+    const body = await metrics.registry.metrics();
+    return c.body(body, 200, { 'content-type': metrics.registry.contentType });
+  });
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'ApiKey', {
+    type: 'apiKey',
+    in: 'header',
+    name: API_KEY_HEADER,
+    description: 'required on the event endpoints when API_KEYS is set',
+  });
+  let openApiDocument: unknown;
+  app.get('/openapi.json', (c) => {
+    openApiDocument ??= app.getOpenAPI31Document({
+      openapi: '3.1.0',
+      info: {
+        title: API_TITLE,
+        version: API_VERSION,
+        description: 'Personalized recommendations, similar items, user profiles and event ingestion.',
+      },
+      tags: [
+        { name: 'recommendations' },
+        { name: 'items' },
+        { name: 'users' },
+        { name: 'events' },
+        { name: 'operations' },
+      ],
+    });
+    return c.json(openApiDocument);
+  });
+  app.get('/docs', swaggerUI({ url: '/openapi.json', title: API_TITLE }));
+
+  app.notFound((c) => {
+    const problem = problemFor(
+      new HttpProblem(404, 'not-found', 'Not found', `no route for ${c.req.method} ${c.req.path}`),
+    );
+    return problemResponse(problem);
+  });
+  app.onError((error, c) => {
+    const problem = problemFor(error, c.req.path);
+    if (problem.unexpected) logger?.error({ err: error, path: c.req.path }, 'request failed');
+    else if (problem.status >= 500)
+      logger?.warn({ err: describeError(error), path: c.req.path }, 'request degraded');
+    return problemResponse(problem);
+  });
+
+  return app;
+}
+
+export type RecsysApp = ReturnType<typeof createApp>;

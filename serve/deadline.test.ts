@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { DependencyError, NotFoundError, TimeoutError } from '../lib/errors.ts';
+import { withDeadline, withDeadlines } from './deadline.ts';
+
+const never = () => new Promise<never>(() => {});
+
+describe('withDeadline', () => {
+  it('passes values and app errors through unchanged', async () => {
+    expect(await withDeadline(Promise.resolve(3), 'redis', 50)).toBe(3);
+    const notFound = new NotFoundError('gone');
+    await expect(withDeadline(Promise.reject(notFound), 'redis', 50)).rejects.toBe(notFound);
+  });
+
+  it('rejects with a TimeoutError naming the dependency when the budget runs out', async () => {
+    const error = await withDeadline(never(), 'vector index', 20).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as TimeoutError).message).toBe('vector index: timed out after 20 ms');
+    expect((error as TimeoutError).retriable).toBe(true);
+  });
+
+  it('turns foreign failures into DependencyErrors with the cause kept', async () => {
+    const cause = new Error('ECONNREFUSED');
+    const error = await withDeadline(Promise.reject(cause), 'redis', 50).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DependencyError);
+    expect((error as DependencyError).dependency).toBe('redis');
+    expect((error as DependencyError).cause).toBe(cause);
+  });
+});
+
+describe('withDeadlines', () => {
+  it('bounds data calls, leaves lifecycle calls alone, and honours per-method budgets', async () => {
+    const target = {
+      kind: 'fake',
+      slow: never,
+      start: () => new Promise<string>((resolve) => setTimeout(() => resolve('started'), 40)),
+      publish: () => new Promise<string>((resolve) => setTimeout(() => resolve('acked'), 40)),
+    };
+    const bounded = withDeadlines(target, 'bus', 10, { publish: 200 });
+    expect(bounded.kind).toBe('fake');
+    await expect(bounded.slow()).rejects.toBeInstanceOf(TimeoutError);
+    expect(await bounded.start()).toBe('started');
+    expect(await bounded.publish()).toBe('acked');
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * What the app factory needs: the three ports, a metrics registry, and serving options.
+ *
+ * `createApp` wraps the stores it is given with timing and deadlines itself, so callers (main.ts,
+ * tests, the benchmark) pass plain adapters.
+ */
+import type { Config } from '../lib/config.ts';
+import type { Logger } from '../lib/observability/logger.ts';
+import type { Metrics } from '../lib/observability/metrics.ts';
+import type { EventBus } from '../lib/stores/event-bus.ts';
+import type { FeatureStore } from '../lib/stores/feature-store.ts';
+import type { VectorIndex } from '../lib/stores/vector-index.ts';
+
+export interface ServeOptions {
+  /** MMR candidates = k × this. @default 4 */
+  oversampling: number;
+  /** Leave already-bought items out unless the request says otherwise. @default true */
+  excludePurchased: boolean;
+  /** Budget of one store call on the request path. @default 250 */
+  storeTimeoutMs: number;
+  /** Budget of the event bus acknowledgement of a publish. @default 5000 */
+  publishTimeoutMs: number;
+  /** Keys accepted on the event endpoints; empty = no key needed. @default [] */
+  apiKeys: readonly string[];
+  /** Origins allowed by CORS (`*` for any); empty = no CORS headers. @default [] */
+  corsOrigins: readonly string[];
+  /** Largest accepted request body. @default 1 MiB */
+  bodyLimitBytes: number;
+  /** Recent purchases compared with each item for explanations. @default 20 */
+  explainHistory: number;
+  /** How long a trending list (with its item metadata) is reused before it is read again. @default 30000 */
+  trendingTtlMs: number;
+}
+
+export const SERVE_DEFAULTS: ServeOptions = {
+  oversampling: 4,
+  excludePurchased: true,
+  storeTimeoutMs: 250,
+  publishTimeoutMs: 5000,
+  apiKeys: [],
+  corsOrigins: [],
+  bodyLimitBytes: 1_048_576,
+  explainHistory: 20,
+  trendingTtlMs: 30_000,
+};
+
+export interface AppDeps {
+  featureStore: FeatureStore;
+  vectorIndex: VectorIndex;
+  eventBus: EventBus;
+  metrics: Metrics;
+  logger?: Logger;
+  options?: Partial<ServeOptions>;
+  /** Clock for event timestamps, replaceable in tests. @default () => new Date() */
+  now?: () => Date;
+  /** Event id source, replaceable in tests. @default crypto.randomUUID */
+  newEventId?: () => string;
+}
+
+export function serveOptionsFromConfig(config: Config): ServeOptions {
+  return {
+    ...SERVE_DEFAULTS,
+    oversampling: config.api.oversampling,
+    excludePurchased: config.api.excludePurchased,
+    storeTimeoutMs: config.api.storeTimeoutMs,
+    publishTimeoutMs: config.api.publishTimeoutMs,
+    apiKeys: config.api.apiKeys,
+    corsOrigins: config.api.corsOrigins,
+    bodyLimitBytes: config.api.bodyLimitBytes,
+    explainHistory: config.api.explainHistory,
+    trendingTtlMs: config.api.trendingTtlMs,
+  };
+}

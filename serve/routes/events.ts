@@ -1,0 +1,81 @@
+/**
+ * `POST /events/purchase` (one purchase) and `POST /events` (click / add_to_cart / purchase,
+ * single or batched): validated, checked against the id maps, published, and acknowledged by the
+ * bus before the 202.
+ */
+import { createRoute } from '@hono/zod-openapi';
+import type { App, ServeContext } from '../context.ts';
+import { API_KEY_HEADER } from '../middleware/api-key.ts';
+import { eventsAccepted, eventsBody, purchaseAccepted, purchaseBody } from '../schemas.ts';
+import { acceptEvents } from '../services/events.ts';
+import { validationHook } from '../validation.ts';
+import { COMMON_PROBLEMS, problem } from './common.ts';
+
+const problems = {
+  ...COMMON_PROBLEMS,
+  401: problem(`the ${API_KEY_HEADER} header is missing or wrong (only when API keys are configured)`),
+  413: problem('the body is larger than BODY_LIMIT_BYTES'),
+  415: problem('the body is not application/json'),
+  422: problem('the body is not a valid event, or names an unknown user or item'),
+};
+
+const security = [{ ApiKey: [] }];
+
+const purchase = createRoute({
+  method: 'post',
+  path: '/events/purchase',
+  tags: ['events'],
+  summary: 'Record a purchase',
+  description:
+    'Publishes a `purchase` event (`event_id` uuid v4, `ts` now, `source: "api"`) to the event bus and answers ' +
+    'once the bus has acknowledged it. The user and item must exist.',
+  security,
+  request: { body: { required: true, content: { 'application/json': { schema: purchaseBody } } } },
+  responses: {
+    202: { description: 'published', content: { 'application/json': { schema: purchaseAccepted } } },
+    ...problems,
+  },
+});
+
+const events = createRoute({
+  method: 'post',
+  path: '/events',
+  tags: ['events'],
+  summary: 'Record click, add-to-cart and purchase events, one or a batch',
+  description:
+    'Body: one event, or `{"events": [...]}`. The batch is accepted or rejected as a whole; users and items may be ' +
+    'given by index or by original id.',
+  security,
+  request: { body: { required: true, content: { 'application/json': { schema: eventsBody } } } },
+  responses: {
+    202: { description: 'published', content: { 'application/json': { schema: eventsAccepted } } },
+    ...problems,
+  },
+});
+
+export function registerEventRoutes(app: App, ctx: ServeContext): void {
+  const hook = validationHook();
+  app.openapi(
+    purchase,
+    async (c) => {
+      const body = c.req.valid('json');
+      const [event] = await acceptEvents(ctx, [{ event_type: 'purchase', ...body }], () => '');
+      return c.json(
+        { event_id: event!.event_id, user_idx: event!.user_idx, item_idx: event!.item_idx, ts: event!.ts },
+        202,
+      );
+    },
+    hook as never,
+  );
+  app.openapi(
+    events,
+    async (c) => {
+      const body = c.req.valid('json');
+      const batch = 'events' in body;
+      const inputs = batch ? body.events : [body];
+      const published = await acceptEvents(ctx, inputs, (i) => (batch ? `events[${i}].` : ''));
+      return c.json({ accepted: published.length, event_ids: published.map((e) => e.event_id) }, 202);
+    },
+    hook as never,
+  );
+}

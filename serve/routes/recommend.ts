@@ -1,0 +1,81 @@
+/**
+ * `GET /recommend/{user_idx}` and `GET /recommend/customer/{customer_id}`: personalized
+ * recommendations, trending for cold-start users.
+ */
+import { createRoute, type z } from '@hono/zod-openapi';
+import type { App, ServeContext } from '../context.ts';
+import { customerIdParams, recommendQuery, recommendResponse, userIdxParams } from '../schemas.ts';
+import type { RecommendRequest } from '../services/recommendations.ts';
+import { validationHook } from '../validation.ts';
+import { COMMON_PROBLEMS, filtersFrom } from './common.ts';
+
+const responses = {
+  200: {
+    description: 'recommended items, best first',
+    content: { 'application/json': { schema: recommendResponse } },
+  },
+  ...COMMON_PROBLEMS,
+};
+
+const byIndex = createRoute({
+  method: 'get',
+  path: '/recommend/{user_idx}',
+  tags: ['recommendations'],
+  summary: 'Personalized recommendations for a user',
+  description:
+    'Items scored by the user vector with filters and exclusions applied inside the search, re-ranked with MMR ' +
+    '(`diversity_lambda` < 1) and optionally explained. Users without a vector get trending items ' +
+    '(`source: "trending"`), as do all users while the vector index is failing (`fallback_reason`).',
+  request: { params: userIdxParams, query: recommendQuery },
+  responses,
+});
+
+const byCustomer = createRoute({
+  method: 'get',
+  path: '/recommend/customer/{customer_id}',
+  tags: ['recommendations'],
+  summary: 'Recommendations for a user given by original customer id',
+  description:
+    'Same as `/recommend/{user_idx}`; an unknown customer is a cold-start user (`user_idx: null`).',
+  request: { params: customerIdParams, query: recommendQuery },
+  responses,
+});
+
+function toRequest(
+  ctx: ServeContext,
+  userIdx: number | null,
+  query: z.output<typeof recommendQuery>,
+): RecommendRequest {
+  return {
+    userIdx,
+    k: query.k,
+    filters: filtersFrom(query),
+    explain: query.explain,
+    explainTopK: query.explain_top_k,
+    diversityLambda: query.diversity_lambda,
+    excludePurchased: query.exclude_purchased ?? ctx.options.excludePurchased,
+  };
+}
+
+export function registerRecommendRoutes(app: App, ctx: ServeContext): void {
+  const hook = validationHook();
+  app.openapi(
+    byIndex,
+    async (c) => {
+      const { user_idx } = c.req.valid('param');
+      const result = await ctx.recommender.recommend(toRequest(ctx, user_idx, c.req.valid('query')));
+      return c.json(result, 200);
+    },
+    hook as never,
+  );
+  app.openapi(
+    byCustomer,
+    async (c) => {
+      const { customer_id } = c.req.valid('param');
+      const userIdx = await ctx.featureStore.userIdxOf(customer_id);
+      const result = await ctx.recommender.recommend(toRequest(ctx, userIdx, c.req.valid('query')));
+      return c.json(result, 200);
+    },
+    hook as never,
+  );
+}

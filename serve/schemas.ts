@@ -1,0 +1,400 @@
+/**
+ * Request and response schemas of the API (zod, with OpenAPI metadata).
+ *
+ * The same schemas validate requests (through the route definitions in `routes/`) and generate
+ * the OpenAPI 3.1 document served at `/openapi.json`, so the documentation cannot drift from what
+ * the API accepts. They are built once at import; nothing is compiled per request. Validation
+ * messages name the allowed range, and the problem response adds the parameter and the value
+ * received.
+ */
+import { z } from '@hono/zod-openapi';
+import { EVENT_TYPES } from '../lib/events.ts';
+
+// --- limits and defaults (part of the API contract; docs/api.md lists them) ---------------------
+
+export const LIMITS = {
+  k: { min: 1, max: 50, default: 10 },
+  explainTopK: { min: 1, max: 10, default: 3 },
+  diversityLambda: { min: 0, max: 1, default: 0.8 },
+  recentLimit: { min: 1, max: 50, default: 10 },
+  topCategories: { min: 1, max: 10, default: 5 },
+  /** Entries in one comma-separated list parameter. */
+  listEntries: 500,
+  /** Characters in one category name. */
+  nameLength: 200,
+  /** Events in one `POST /events` batch. */
+  batchEvents: 500,
+} as const;
+
+const MAX_INDEX = 2_147_483_647;
+
+// --- parameter building blocks ------------------------------------------------------------------
+
+function intParam(min: number, max: number, defaultValue?: number) {
+  const message = `must be an integer between ${min} and ${max}`;
+  const schema = z
+    .string()
+    .regex(/^-?\d+$/, message)
+    .transform(Number)
+    .pipe(z.number().int().min(min, message).max(max, message));
+  return defaultValue === undefined
+    ? schema.openapi({ type: 'integer', minimum: min, maximum: max })
+    : schema
+        .optional()
+        .transform((v) => v ?? defaultValue)
+        .openapi({
+          type: 'integer',
+          minimum: min,
+          maximum: max,
+          default: defaultValue,
+        });
+}
+
+function numberParam(min: number, max: number, defaultValue: number) {
+  const message = `must be a number between ${min} and ${max}`;
+  return z
+    .string()
+    .regex(/^-?(\d+(\.\d*)?|\.\d+)$/, message)
+    .transform(Number)
+    .pipe(z.number().min(min, message).max(max, message))
+    .optional()
+    .transform((v) => v ?? defaultValue)
+    .openapi({ type: 'number', minimum: min, maximum: max, default: defaultValue });
+}
+
+const boolValue = z
+  .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1');
+
+function boolParam(defaultValue: boolean) {
+  return boolValue
+    .optional()
+    .transform((v) => v ?? defaultValue)
+    .openapi({ type: 'boolean', default: defaultValue });
+}
+
+function optionalBoolParam() {
+  return boolValue.optional().openapi({ type: 'boolean' });
+}
+
+/** A comma-separated list of names (blank entries ignored). */
+function nameListParam(example: string) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined) return [] as string[];
+      const names = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+      if (names.length > LIMITS.listEntries || names.some((n) => n.length > LIMITS.nameLength)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a comma-separated list of at most ${LIMITS.listEntries} names of at most ${LIMITS.nameLength} characters`,
+        });
+        return z.NEVER;
+      }
+      return [...new Set(names)];
+    })
+    .openapi({ type: 'string', example, description: 'comma-separated list' });
+}
+
+/** A comma-separated list of item indexes. */
+function idListParam() {
+  const message = `must be a comma-separated list of at most ${LIMITS.listEntries} non-negative integers`;
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined) return [] as number[];
+      const parts = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+      const ids = parts.map(Number);
+      if (
+        parts.length > LIMITS.listEntries ||
+        parts.some((p) => !/^\d+$/.test(p)) ||
+        ids.some((id) => id > MAX_INDEX)
+      ) {
+        ctx.addIssue({ code: 'custom', message });
+        return z.NEVER;
+      }
+      return [...new Set(ids)];
+    })
+    .openapi({ type: 'string', example: '108775015,108775044', description: 'comma-separated item indexes' });
+}
+
+function indexPathParam(name: string) {
+  return intParam(0, MAX_INDEX).openapi({
+    param: { name, in: 'path', required: true },
+    type: 'integer',
+    minimum: 0,
+    example: 42,
+  });
+}
+
+const customerIdMessage = 'must be a customer id: 64 hexadecimal characters';
+const articleIdMessage = 'must be an article id: 10 digits, leading zeros included';
+
+export const customerIdSchema = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/, customerIdMessage)
+  .transform((s) => s.toLowerCase());
+export const articleIdSchema = z.string().regex(/^\d{10}$/, articleIdMessage);
+
+// --- path parameters ----------------------------------------------------------------------------
+
+export const userIdxParams = z.object({ user_idx: indexPathParam('user_idx') });
+export const itemIdxParams = z.object({ item_idx: indexPathParam('item_idx') });
+export const customerIdParams = z.object({
+  customer_id: customerIdSchema.openapi({
+    param: { name: 'customer_id', in: 'path', required: true },
+    example: '00000dbacae5abe5e23885899a1fa44253a17956c6d1c3d25f88aa139fdfc657',
+  }),
+});
+export const articleIdParams = z.object({
+  article_id: articleIdSchema.openapi({
+    param: { name: 'article_id', in: 'path', required: true },
+    example: '0108775015',
+  }),
+});
+
+// --- query parameters ---------------------------------------------------------------------------
+
+const filterQueryShape = {
+  product_group: nameListParam('Garment Upper body').openapi({
+    description: 'only items of these product groups (comma-separated)',
+  }),
+  product_type: nameListParam('T-shirt,Sweater').openapi({
+    description: 'only items of these product types (comma-separated)',
+  }),
+  exclude_ids: idListParam().openapi({ description: 'item indexes to leave out (comma-separated)' }),
+  exclude_groups: nameListParam('Underwear').openapi({
+    description: 'product groups to leave out (comma-separated)',
+  }),
+  exclude_types: nameListParam('Socks').openapi({
+    description: 'product types to leave out (comma-separated)',
+  }),
+};
+
+const kParam = intParam(LIMITS.k.min, LIMITS.k.max, LIMITS.k.default).openapi({
+  description: 'number of items to return',
+});
+
+export const recommendQuery = z.strictObject({
+  k: kParam,
+  ...filterQueryShape,
+  explain: boolParam(false).openapi({ description: 'add explanations from the recent purchases' }),
+  explain_top_k: intParam(LIMITS.explainTopK.min, LIMITS.explainTopK.max, LIMITS.explainTopK.default).openapi(
+    {
+      description: 'purchases listed per explanation',
+    },
+  ),
+  diversity_lambda: numberParam(
+    LIMITS.diversityLambda.min,
+    LIMITS.diversityLambda.max,
+    LIMITS.diversityLambda.default,
+  ).openapi({ description: 'MMR trade-off: 1 = pure relevance (MMR skipped), 0 = maximal spread' }),
+  exclude_purchased: optionalBoolParam().openapi({
+    description: 'leave out items the user already bought (default from EXCLUDE_PURCHASED)',
+  }),
+});
+
+export const similarQuery = z.strictObject({ k: kParam, ...filterQueryShape });
+
+export const profileQuery = z.strictObject({
+  recent_limit: intParam(LIMITS.recentLimit.min, LIMITS.recentLimit.max, LIMITS.recentLimit.default).openapi({
+    description: 'recent purchases to list',
+  }),
+  top_categories: intParam(
+    LIMITS.topCategories.min,
+    LIMITS.topCategories.max,
+    LIMITS.topCategories.default,
+  ).openapi({ description: 'product groups and types to list' }),
+});
+
+// --- request bodies -----------------------------------------------------------------------------
+
+const indexField = (name: string) =>
+  z
+    .number({ error: `${name} must be a non-negative integer` })
+    .int(`${name} must be a non-negative integer`)
+    .min(0, `${name} must be a non-negative integer`)
+    .max(MAX_INDEX, `${name} must be at most ${MAX_INDEX}`);
+
+/** A user and an item, each given by index or by original id (exactly one of the two). */
+const eventTargetShape = {
+  user_idx: indexField('user_idx').optional(),
+  customer_id: customerIdSchema.optional(),
+  item_idx: indexField('item_idx').optional(),
+  article_id: articleIdSchema.optional(),
+};
+
+function requireOneOf<T extends Record<string, unknown>>(value: T, ctx: z.RefinementCtx): void {
+  if ((value['user_idx'] === undefined) === (value['customer_id'] === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['user_idx'],
+      message: 'give exactly one of user_idx and customer_id',
+    });
+  }
+  if ((value['item_idx'] === undefined) === (value['article_id'] === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['item_idx'],
+      message: 'give exactly one of item_idx and article_id',
+    });
+  }
+}
+
+export const purchaseBody = z
+  .object(eventTargetShape)
+  .strict()
+  .superRefine(requireOneOf)
+  .openapi('PurchaseRequest', { example: { user_idx: 42, item_idx: 1234 } });
+
+export const eventInput = z
+  .object({
+    event_type: z.enum(EVENT_TYPES, { error: `event_type must be one of ${EVENT_TYPES.join(', ')}` }),
+    ...eventTargetShape,
+  })
+  .strict()
+  .superRefine(requireOneOf)
+  .openapi('EventInput', { example: { event_type: 'click', user_idx: 42, item_idx: 1234 } });
+
+export const eventsBody = z
+  .union([
+    eventInput,
+    z
+      .object({
+        events: z
+          .array(eventInput)
+          .min(1, 'events must hold at least one event')
+          .max(LIMITS.batchEvents, `events must hold at most ${LIMITS.batchEvents} events`),
+      })
+      .strict(),
+  ])
+  .openapi('EventsRequest');
+
+export type EventInput = z.output<typeof eventInput>;
+
+// --- responses ----------------------------------------------------------------------------------
+
+export const itemMetadataSchema = z
+  .object({
+    item_idx: z.number().int(),
+    article_id: z.string(),
+    prod_name: z.string(),
+    product_type_name: z.string(),
+    product_group_name: z.string(),
+    colour_group_name: z.string(),
+    section_name: z.string(),
+    garment_group_name: z.string(),
+    index_name: z.string(),
+  })
+  .openapi('ItemMetadata');
+
+export const explanationSchema = z
+  .object({
+    item_idx: z.number().int(),
+    item_name: z.string(),
+    similarity: z.number().openapi({ description: 'cosine similarity of the purchase to the item' }),
+    contribution_pct: z.number().openapi({ description: 'share in percent; the list sums to 100' }),
+  })
+  .openapi('Explanation');
+
+export const recommendedItemSchema = z
+  .object({
+    item_idx: z.number().int(),
+    score: z.number(),
+    metadata: itemMetadataSchema,
+    explanation: z.array(explanationSchema).optional(),
+  })
+  .openapi('RecommendedItem');
+
+export const FALLBACK_REASONS = ['vector_index_timeout', 'vector_index_error'] as const;
+
+export const recommendResponse = z
+  .object({
+    user_idx: z.number().int().nullable(),
+    source: z.enum(['personalized', 'trending']),
+    model_version: z.string(),
+    fallback_reason: z
+      .enum(FALLBACK_REASONS)
+      .optional()
+      .openapi({ description: 'why a known user got trending items' }),
+    items: z.array(recommendedItemSchema),
+  })
+  .openapi('Recommendations');
+
+export const similarResponse = z
+  .object({
+    item_idx: z.number().int(),
+    model_version: z.string(),
+    items: z.array(
+      z.object({
+        item_idx: z.number().int(),
+        score: z.number().openapi({ description: 'cosine similarity to the query item' }),
+        metadata: itemMetadataSchema,
+      }),
+    ),
+  })
+  .openapi('SimilarItems');
+
+const categoryShareSchema = z
+  .object({ name: z.string(), count: z.number().int(), percentage: z.number() })
+  .openapi('CategoryShare');
+
+export const profileResponse = z
+  .object({
+    user_idx: z.number().int(),
+    customer_id: z.string().nullable(),
+    total_purchases: z.number().int(),
+    first_purchase_at: z.string().nullable(),
+    last_purchase_at: z.string().nullable(),
+    recent_purchases: z.array(
+      z.object({
+        item_idx: z.number().int(),
+        ts: z.string(),
+        metadata: itemMetadataSchema
+          .nullable()
+          .openapi({ description: 'null when the item is not in the model' }),
+      }),
+    ),
+    top_product_groups: z.array(categoryShareSchema),
+    top_product_types: z.array(categoryShareSchema),
+  })
+  .openapi('UserProfile');
+
+export const purchaseAccepted = z
+  .object({ event_id: z.uuid(), user_idx: z.number().int(), item_idx: z.number().int(), ts: z.string() })
+  .openapi('PurchaseAccepted');
+
+export const eventsAccepted = z
+  .object({ accepted: z.number().int(), event_ids: z.array(z.uuid()) })
+  .openapi('EventsAccepted');
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().optional(),
+    errors: z
+      .array(z.object({ parameter: z.string(), message: z.string(), received: z.string().optional() }))
+      .optional(),
+  })
+  .openapi('Problem');
+
+export const healthResponse = z
+  .object({
+    status: z.enum(['ok', 'ready', 'not_ready']),
+    checks: z
+      .record(z.string(), z.object({ status: z.enum(['up', 'down']), error: z.string().optional() }))
+      .optional(),
+    model_version: z.string().nullable().optional(),
+  })
+  .openapi('Health');

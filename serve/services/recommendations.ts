@@ -1,0 +1,212 @@
+/**
+ * The recommendation pipeline over the ports: candidates → filter → MMR → explain.
+ *
+ * Personalized path: the user's vector searches the vector index with every filter and exclusion
+ * pushed into the search (so `k` results come back whenever `k` eligible items exist), the
+ * candidates (`k` × oversampling when MMR runs) are re-ranked with MMR, and explanations compare
+ * each item with the user's recent purchases. Cold start (no user vector) and vector index
+ * failures answer from the trending lists with the same filters and exclusions. The pure steps
+ * live in `../pipeline/`; this module only orchestrates, measures and degrades.
+ */
+import { describeError, TimeoutError } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/observability/logger.ts';
+import type { Metrics } from '../../lib/observability/metrics.ts';
+import type { FeatureStore } from '../../lib/stores/feature-store.ts';
+import type { ItemMetadata, Purchase, TrendingScope } from '../../lib/stores/types.ts';
+import type { SearchHit, VectorIndex } from '../../lib/stores/vector-index.ts';
+import { intraListDiversity } from '../pipeline/diversity.ts';
+import { type Explanation, explainItem, type PurchasedItem } from '../pipeline/explain.ts';
+import {
+  appliedFilterTypes,
+  filterPredicate,
+  type ItemFilterParams,
+  toSearchFilter,
+} from '../pipeline/filters.ts';
+import { mmrSelect } from '../pipeline/mmr.ts';
+import { interleave, trendingScore } from '../pipeline/trending.ts';
+import { noModel } from '../problem.ts';
+import type { FALLBACK_REASONS } from '../schemas.ts';
+import { GLOBAL_SCOPE, type TrendingCache } from './trending-cache.ts';
+
+export type FallbackReason = (typeof FALLBACK_REASONS)[number];
+
+export interface RecommendRequest {
+  /** Null when the caller named a customer id that has no index (a new customer). */
+  userIdx: number | null;
+  k: number;
+  filters: ItemFilterParams;
+  explain: boolean;
+  explainTopK: number;
+  diversityLambda: number;
+  excludePurchased: boolean;
+}
+
+export interface RecommendedItem {
+  item_idx: number;
+  score: number;
+  metadata: ItemMetadata;
+  explanation?: Explanation[];
+}
+
+export interface Recommendations {
+  user_idx: number | null;
+  source: 'personalized' | 'trending';
+  model_version: string;
+  fallback_reason?: FallbackReason;
+  items: RecommendedItem[];
+}
+
+export interface RecommenderDeps {
+  featureStore: FeatureStore;
+  vectorIndex: VectorIndex;
+  trending: TrendingCache;
+  metrics: Metrics;
+  logger?: Logger;
+  oversampling: number;
+  explainHistory: number;
+}
+
+const NONE: readonly never[] = Object.freeze([]);
+
+export class Recommender {
+  constructor(private readonly deps: RecommenderDeps) {}
+
+  async recommend(request: RecommendRequest): Promise<Recommendations> {
+    const { featureStore, metrics } = this.deps;
+    const userIdx = request.userIdx;
+    const [version, purchased, recent] = await Promise.all([
+      featureStore.activeVersion(),
+      userIdx !== null && request.excludePurchased ? featureStore.getPurchasedItems(userIdx) : NONE,
+      userIdx !== null && request.explain
+        ? featureStore.getRecentPurchases(userIdx, this.deps.explainHistory)
+        : NONE,
+    ]);
+    if (version === null) throw noModel();
+    const vector = userIdx === null ? null : await featureStore.getUserVector(version, userIdx);
+
+    for (const type of appliedFilterTypes(request.filters)) metrics.filterApplied.inc({ type });
+    if (purchased.length > 0) metrics.itemsExcludedHistory.inc(purchased.length);
+    if (request.filters.excludeIds.length > 0)
+      metrics.itemsExcludedExplicit.inc(request.filters.excludeIds.length);
+    if (request.explain) metrics.explainRequests.inc();
+
+    if (vector === null) {
+      metrics.recommendationRequests.inc({ source: 'trending', user_type: 'cold' });
+      metrics.recommendationFallback.inc({ reason: 'cold_start' });
+      return this.fromTrending(version, request, purchased);
+    }
+    const useMmr = request.diversityLambda < 1;
+    let hits: SearchHit[];
+    let history: readonly PurchasedItem[];
+    try {
+      [hits, history] = await Promise.all([
+        this.deps.vectorIndex.search({
+          vector,
+          k: useMmr ? request.k * this.deps.oversampling : request.k,
+          filter: toSearchFilter(request.filters, purchased),
+          withVectors: true,
+        }),
+        request.explain && recent.length > 0 ? this.purchasedItems(recent) : NONE,
+      ]);
+    } catch (error) {
+      // Any failure of the index (down, slow, mid-switch) degrades to trending rather than failing.
+      const reason: FallbackReason =
+        error instanceof TimeoutError ? 'vector_index_timeout' : 'vector_index_error';
+      this.deps.logger?.warn(
+        { err: describeError(error), reason },
+        'vector index failed; answering from trending',
+      );
+      metrics.recommendationFallback.inc({ reason });
+      metrics.recommendationRequests.inc({ source: 'trending', user_type: 'known' });
+      const fallback = await this.fromTrending(version, request, purchased);
+      fallback.fallback_reason = reason;
+      return fallback;
+    }
+    metrics.recommendationRequests.inc({ source: 'personalized', user_type: 'known' });
+    return this.rerankAndExplain(version, request, hits, history, useMmr);
+  }
+
+  private rerankAndExplain(
+    version: string,
+    request: RecommendRequest,
+    hits: SearchHit[],
+    history: readonly PurchasedItem[],
+    useMmr: boolean,
+  ): Recommendations {
+    const { metrics } = this.deps;
+    let chosen: SearchHit[];
+    if (useMmr && hits.length > 1) {
+      const started = performance.now();
+      const order = mmrSelect(
+        hits as Array<SearchHit & { vector: Float32Array }>,
+        request.k,
+        request.diversityLambda,
+      );
+      chosen = order.map((i) => hits[i]!);
+      metrics.mmrDuration.observe((performance.now() - started) / 1000);
+      metrics.mmrApplied.inc();
+    } else {
+      chosen = hits.length > request.k ? hits.slice(0, request.k) : hits;
+    }
+
+    const diversity = intraListDiversity(chosen.map((h) => h.vector!));
+    if (diversity !== undefined) metrics.recommendationDiversity.observe(diversity);
+
+    const items: RecommendedItem[] = chosen.map((hit) => ({
+      item_idx: hit.id,
+      score: hit.score,
+      metadata: hit.payload,
+    }));
+    if (request.explain) {
+      const started = performance.now();
+      for (let i = 0; i < items.length; i++) {
+        items[i]!.explanation = explainItem(chosen[i]!.vector!, history, request.explainTopK);
+      }
+      metrics.explainDuration.observe((performance.now() - started) / 1000);
+    }
+    return { user_idx: request.userIdx, source: 'personalized', model_version: version, items };
+  }
+
+  /** The user's recent purchases with their vectors and names (items not in the model are skipped). */
+  private async purchasedItems(recent: readonly Purchase[]): Promise<PurchasedItem[]> {
+    const ids = [...new Set(recent.map((p) => p.item_idx))];
+    const points = await this.deps.vectorIndex.retrieve(ids, { withVectors: true });
+    return points.map((p) => ({ item_idx: p.id, item_name: p.payload.prod_name, vector: p.vector }));
+  }
+
+  /**
+   * Trending items passing the request's filters and exclusions: the lists of the requested
+   * product groups (interleaved) when a group filter is given, topped up from the global list.
+   */
+  private async fromTrending(
+    version: string,
+    request: RecommendRequest,
+    purchased: readonly number[],
+  ): Promise<Recommendations> {
+    const { trending } = this.deps;
+    const eligible = filterPredicate(toSearchFilter(request.filters, purchased));
+    const groups = request.filters.productGroups;
+    const scopes: TrendingScope[] =
+      groups.length > 0 ? groups.map((productGroup) => ({ kind: 'group', productGroup })) : [GLOBAL_SCOPE];
+    const lists = await Promise.all(scopes.map((scope) => trending.get(version, scope)));
+    const items: RecommendedItem[] = [];
+    const taken = new Set<number>();
+    const take = (list: readonly ItemMetadata[]) => {
+      for (const item of list) {
+        if (items.length >= request.k) return;
+        if (taken.has(item.item_idx) || !eligible(item)) continue;
+        taken.add(item.item_idx);
+        items.push({ item_idx: item.item_idx, score: trendingScore(items.length), metadata: item });
+      }
+    };
+    take(lists.length === 1 ? lists[0]! : interleaveItems(lists));
+    if (items.length < request.k && groups.length > 0) take(await trending.get(version, GLOBAL_SCOPE));
+    return { user_idx: request.userIdx, source: 'trending', model_version: version, items };
+  }
+}
+
+function interleaveItems(lists: ReadonlyArray<readonly ItemMetadata[]>): ItemMetadata[] {
+  const byId = new Map<number, ItemMetadata>();
+  for (const list of lists) for (const item of list) byId.set(item.item_idx, item);
+  return interleave(lists.map((list) => list.map((item) => item.item_idx))).map((id) => byId.get(id)!);
+}
