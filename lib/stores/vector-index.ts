@@ -30,6 +30,18 @@ export interface SearchRequest {
   filter?: SearchFilter;
   /** Return each hit's vector too (MMR and explanations need them). */
   withVectors?: boolean;
+  /**
+   * Search this version instead of the active one. Serving pins the version it read from the
+   * feature store pointer, so a request never mixes a user vector of one version with item
+   * vectors of another while a new version is being switched in.
+   */
+  version?: string;
+}
+
+export interface RetrieveOptions {
+  withVectors?: boolean;
+  /** Read this version instead of the active one (see `SearchRequest.version`). */
+  version?: string;
 }
 
 export interface SearchHit {
@@ -56,8 +68,11 @@ export interface VectorIndex {
   listVersions(): Promise<string[]>;
   dropVersion(version: string): Promise<void>;
 
-  /** Searches the active version. */
+  /** Searches the active version (or `request.version`). */
   search(request: SearchRequest): Promise<SearchHit[]>;
-  /** Points of the active version by id, in the order asked; missing ids are left out. */
-  retrieve(ids: number[], options?: { withVectors?: boolean }): Promise<ItemPoint[]>;
+  /**
+   * Points of the active version (or `options.version`) by id, in the order asked; missing ids
+   * are left out. `vector` is empty unless `withVectors` is set.
+   */
+  retrieve(ids: number[], options?: RetrieveOptions): Promise<ItemPoint[]>;
 }

@@ -308,6 +308,28 @@ export function vectorIndexConformance(
       expect(seen.size).toBeGreaterThan(0);
     });
 
+    it('searches and retrieves a pinned version instead of the active one', async () => {
+      const dimension = 4;
+      const random = seededRandom(17);
+      const pa = randomPoints(random, 30, dimension, 'A:');
+      const pb = randomPoints(random, 30, dimension, 'B:');
+      const index = await loaded('va', pa, dimension);
+      await index.createVersion('vb', dimension);
+      await index.upsert('vb', pb);
+      const query = gaussianVector(random, dimension);
+      const pinned = await index.search({ vector: query, k: 5, version: 'vb' });
+      expectExact(pinned, bruteForce(pb, query, 5), pb, query);
+      expect(pinned.every((h) => h.payload.prod_name.startsWith('B:'))).toBe(true);
+      const active = await index.search({ vector: query, k: 5 });
+      expect(active.every((h) => h.payload.prod_name.startsWith('A:'))).toBe(true);
+      const [point] = await index.retrieve([3], { version: 'vb', withVectors: true });
+      expect(point?.payload.prod_name).toBe('B:item 3');
+      expect(point?.vector).toEqual(pb[3]!.vector);
+      await expect(index.search({ vector: query, k: 5, version: 'v-missing' })).rejects.toBeInstanceOf(
+        NotFoundError,
+      );
+    });
+
     it('drops versions, but never the active one', async () => {
       const dimension = 4;
       const random = seededRandom(16);

@@ -10,7 +10,7 @@
 import { DependencyError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { ItemMetadata } from '../types.ts';
-import type { ItemPoint, SearchHit, SearchRequest, VectorIndex } from '../vector-index.ts';
+import type { ItemPoint, RetrieveOptions, SearchHit, SearchRequest, VectorIndex } from '../vector-index.ts';
 import { assertVersionName } from '../version-name.ts';
 import { ItemTable } from './item-table.ts';
 import { scanTopK } from './scan.ts';
@@ -157,7 +157,7 @@ export class EmbeddedVectorIndex implements VectorIndex {
   }
 
   async search(request: SearchRequest): Promise<SearchHit[]> {
-    const table = this.activeTable();
+    const table = this.table(request.version);
     if (!Number.isInteger(request.k) || request.k < 0) {
       throw new ValidationError(`k must be a non-negative integer, got ${request.k}`);
     }
@@ -176,8 +176,8 @@ export class EmbeddedVectorIndex implements VectorIndex {
     });
   }
 
-  async retrieve(ids: number[], options: { withVectors?: boolean } = {}): Promise<ItemPoint[]> {
-    const table = this.activeTable();
+  async retrieve(ids: number[], options: RetrieveOptions = {}): Promise<ItemPoint[]> {
+    const table = this.table(options.version);
     const out: ItemPoint[] = [];
     for (const id of ids) {
       const row = table.rowOf(id);
@@ -191,12 +191,14 @@ export class EmbeddedVectorIndex implements VectorIndex {
     return out;
   }
 
-  private activeTable(): ItemTable {
+  /** The snapshot of `version`, or of the active version when none is named. */
+  private table(version: string | undefined): ItemTable {
     this.assertOpen();
-    if (this.active === null) {
+    const name = version ?? this.active;
+    if (name === null) {
       throw new DependencyError('vector-index', 'no active model version yet (publish one first)');
     }
-    return this.collection(this.active).snapshot();
+    return this.collection(name).snapshot();
   }
 
   private collection(version: string): Collection {
