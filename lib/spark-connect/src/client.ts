@@ -83,6 +83,8 @@ export class SparkConnectClient {
   readonly clientType: string;
   /** Set by tests to simulate dropped streams. */
   faultInjection: FaultInjection = {};
+  /** Counters for observability: reattached streams and retried failures. */
+  readonly stats = { executions: 0, reattaches: 0, retries: 0 };
   private readonly options: ClientOptions;
   private readonly grpc: grpc.Client;
   private readonly proto: Protocol;
@@ -265,6 +267,7 @@ export class SparkConnectClient {
     let failures = 0;
     let received = 0;
     let call = this.openStream('ExecutePlan', request);
+    this.stats.executions++;
     try {
       while (!complete) {
         try {
@@ -292,6 +295,7 @@ export class SparkConnectClient {
           }
           if (complete || !reattachable) break;
           // The server closed the stream before the result was complete: continue it.
+          this.stats.reattaches++;
           call = this.openStream('ReattachExecute', {
             operationId,
             ...(lastResponseId ? { lastResponseId } : {}),
@@ -303,6 +307,8 @@ export class SparkConnectClient {
           if (++failures >= this.options.retryPolicy.attempts) throw error;
           await sleep(backoffDelay(this.options.retryPolicy, failures - 1));
           this.ensureOpen();
+          this.stats.retries++;
+          if (!notFound || lastResponseId !== undefined) this.stats.reattaches++;
           call =
             notFound && lastResponseId === undefined
               ? this.openStream('ExecutePlan', request)

@@ -470,8 +470,8 @@ export class DataFrame {
   }
 
   /** Number of rows (a bigint only past 2^53). */
-  async count(): Promise<number> {
-    const [row] = await this.groupBy().count().collect();
+  async count(options: ExecuteOptions = {}): Promise<number> {
+    const [row] = await this.groupBy().count().collect(options);
     return Number(row?.['count'] ?? 0);
   }
 

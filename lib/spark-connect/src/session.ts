@@ -67,7 +67,8 @@ export class RuntimeConfig {
   }
   async getAll(prefix?: string): Promise<Record<string, string>> {
     const response = await this.client.config({ getAll: prefix ? { prefix } : {} });
-    return Object.fromEntries((response.pairs ?? []).map((p) => [p.key, p.value ?? '']));
+    // The server strips the prefix from the keys it returns; give back full keys.
+    return Object.fromEntries((response.pairs ?? []).map((p) => [`${prefix ?? ''}${p.key}`, p.value ?? '']));
   }
   async unset(key: string): Promise<void> {
     await this.client.config({ unset: { keys: [key] } });
