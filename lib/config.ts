@@ -131,6 +131,7 @@ const variables = {
   QDRANT_URL: str('http://localhost:6333').pipe(z.url({ message: 'must be a URL' })),
   QDRANT_API_KEY: optionalStr(),
   QDRANT_COLLECTION: str('items'),
+  STORE_BULK_TIMEOUT_MS: int(60_000, 1),
 
   // Paths
   RAW_DIR: str('data/raw'),
@@ -244,6 +245,8 @@ export function loadConfig(env: Env = process.env) {
       keyPrefix: v.REDIS_KEY_PREFIX,
     },
     qdrant: { url: v.QDRANT_URL, apiKey: v.QDRANT_API_KEY, collection: v.QDRANT_COLLECTION },
+    /** Budgets of store calls off the request path (bulk loads, version switches). */
+    stores: { bulkTimeoutMs: v.STORE_BULK_TIMEOUT_MS },
     paths: { raw: v.RAW_DIR, lake: v.LAKE_ROOT, models: v.MODELS_DIR, checkpoints: v.CHECKPOINT_DIR },
     api: {
       host: v.HOST,
