@@ -114,6 +114,7 @@ const variables = {
   KAFKA_TOPIC_EVENTS: str('user-events'),
   KAFKA_TOPIC_DLQ: str('user-events-dlq'),
   KAFKA_PARTITIONS: int(3, 1, 1000),
+  KAFKA_REPLICATION_FACTOR: int(1, 1, 32),
   KAFKA_CONSUMER_GROUP: str('recsys-updater'),
   KAFKA_SSL: bool(false),
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
@@ -228,6 +229,7 @@ export function loadConfig(env: Env = process.env) {
       clientId: v.KAFKA_CLIENT_ID,
       topics: { events: v.KAFKA_TOPIC_EVENTS, deadLetter: v.KAFKA_TOPIC_DLQ },
       partitions: v.KAFKA_PARTITIONS,
+      replicationFactor: v.KAFKA_REPLICATION_FACTOR,
       consumerGroup: v.KAFKA_CONSUMER_GROUP,
       ssl: v.KAFKA_SSL,
       sasl: v.KAFKA_SASL_MECHANISM

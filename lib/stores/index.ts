@@ -11,6 +11,8 @@ import type { FeatureStore } from './feature-store.ts';
 import { MemoryFeatureStore } from './memory/feature-store.ts';
 import type { VectorIndex } from './vector-index.ts';
 
+export { createEventBus, type EventBusFactoryOptions } from './bus-factory.ts';
+export type { BatchContext, BusMessage, ConsumeOptions, Consumer, EventBus } from './event-bus.ts';
 export type { FeatureStore, UserProfileSeed, UserUpdate } from './feature-store.ts';
 export { HISTORY_LIMIT, PROCESSED_EVENT_TTL_MS } from './feature-store.ts';
 export type {
