@@ -194,13 +194,17 @@ export class Recommender {
     const take = (list: readonly ItemMetadata[]) => {
       for (const item of list) {
         if (items.length >= request.k) return;
-        if (taken.has(item.item_idx) || !eligible(item)) continue;
+        if (taken.has(item.item_idx)) continue;
         taken.add(item.item_idx);
         items.push({ item_idx: item.item_idx, score: trendingScore(items.length), metadata: item });
       }
     };
-    take(lists.length === 1 ? lists[0]! : interleaveItems(lists));
-    if (items.length < request.k && groups.length > 0) take(await trending.get(version, GLOBAL_SCOPE));
+    // Filter each list before interleaving, so every group gets its share of eligible items.
+    const eligibleLists = lists.map((list) => list.filter(eligible));
+    take(eligibleLists.length === 1 ? eligibleLists[0]! : interleaveItems(eligibleLists));
+    if (items.length < request.k && groups.length > 0) {
+      take((await trending.get(version, GLOBAL_SCOPE)).filter(eligible));
+    }
     return { user_idx: request.userIdx, source: 'trending', model_version: version, items };
   }
 }
