@@ -9,12 +9,15 @@ import type { Logger } from '../observability/logger.ts';
 import { EmbeddedVectorIndex } from './embedded/vector-index.ts';
 import type { FeatureStore } from './feature-store.ts';
 import { MemoryFeatureStore } from './memory/feature-store.ts';
+import { RedisFeatureStore } from './redis/feature-store.ts';
 import type { VectorIndex } from './vector-index.ts';
 
+export { BundleReader, BundleWriter, latestBundle, listBundles, type TrendingLists } from './bundle.ts';
 export { createEventBus, type EventBusFactoryOptions } from './bus-factory.ts';
 export type { BatchContext, BusMessage, ConsumeOptions, Consumer, EventBus } from './event-bus.ts';
 export type { FeatureStore, UserProfileSeed, UserUpdate } from './feature-store.ts';
 export { HISTORY_LIMIT, PROCESSED_EVENT_TTL_MS } from './feature-store.ts';
+export { type PublishOptions, type PublishProgress, type PublishResult, publishVersion } from './publish.ts';
 export type {
   FilterField,
   ItemMetadata,
@@ -23,7 +26,14 @@ export type {
   Purchase,
   TrendingScope,
 } from './types.ts';
-export type { ItemPoint, SearchFilter, SearchHit, SearchRequest, VectorIndex } from './vector-index.ts';
+export type {
+  ItemPoint,
+  RetrieveOptions,
+  SearchFilter,
+  SearchHit,
+  SearchRequest,
+  VectorIndex,
+} from './vector-index.ts';
 export { assertVersionName, versionNameAt } from './version-name.ts';
 
 /** The feature store adapter named by `FEATURE_STORE` (not started yet: call `start()`). */
@@ -32,8 +42,17 @@ export function createFeatureStore(config: Config, logger: Logger): FeatureStore
   switch (kind) {
     case 'memory':
       return new MemoryFeatureStore();
+    case 'redis':
+      return new RedisFeatureStore({
+        url: config.redis.url,
+        clusterNodes: config.redis.clusterNodes,
+        keyPrefix: config.redis.keyPrefix,
+        readTimeoutMs: config.api.storeTimeoutMs,
+        bulkTimeoutMs: config.stores.bulkTimeoutMs,
+        logger: logger.child({ component: 'feature-store' }),
+      });
     default:
-      throw new ConfigError('FEATURE_STORE', `adapter ${JSON.stringify(kind)} is not available yet`);
+      throw new ConfigError('FEATURE_STORE', `adapter ${JSON.stringify(kind)} is not available`);
   }
 }
 

@@ -1,0 +1,461 @@
+/**
+ * Redis feature store (`FEATURE_STORE=redis`), on a single node or Redis Cluster.
+ *
+ * Layout in keys.ts, scripts in scripts.ts, design notes in docs/stores.md. In short:
+ * vectors are raw little-endian float32 strings, one key per user and model version; a user's
+ * keys share a hash tag so `applyUserUpdate` is one atomic Lua script even on a cluster; the
+ * version pointer is switched by a script that checks the version exists; `dropVersion` SCANs
+ * (never KEYS) and UNLINKs in batches. Every call has a time budget: `readTimeoutMs` on the
+ * request path, `writeTimeoutMs` for single writes, `bulkTimeoutMs` for batch loads and drops.
+ */
+import { createHash } from 'node:crypto';
+import { NotFoundError, ValidationError } from '../../errors.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { bufferToVector, vectorToBuffer } from '../../vectors.ts';
+import { canonicalTimestamp, trendingScopeKey } from '../common.ts';
+import {
+  type FeatureStore,
+  HISTORY_LIMIT,
+  PROCESSED_EVENT_TTL_MS,
+  type UserProfileSeed,
+  type UserUpdate,
+} from '../feature-store.ts';
+import type { ModelVersionInfo, ProfileCounters, Purchase, TrendingScope } from '../types.ts';
+import {
+  closeRedis,
+  connectRedis,
+  createRedisClient,
+  type RedisClient,
+  scanKeys,
+  translateRedisError,
+  unlinkKeys,
+  withTimeout,
+} from './connection.ts';
+import { FeatureStoreKeys } from './keys.ts';
+import { ACTIVATE_VERSION, APPLY_USER_UPDATE, DROP_VERSION_METADATA, REPLACE_PROFILE } from './scripts.ts';
+
+export interface RedisFeatureStoreOptions {
+  /** `redis://` or `rediss://` URL. */
+  url: string;
+  /** Redis Cluster seeds (`host:port`); empty for a single node. @default [] */
+  clusterNodes?: string[];
+  /** Prefix of every key. @default 'recsys:' */
+  keyPrefix?: string;
+  /** Budget of one read on the request path. @default 250 */
+  readTimeoutMs?: number;
+  /** Budget of one small write (online update, pointer switch). @default 2000 */
+  writeTimeoutMs?: number;
+  /** Budget of one bulk call (a batch of a load, a version drop). @default 60000 */
+  bulkTimeoutMs?: number;
+  /** Budget for connecting in `start()`. @default 5000 */
+  connectTimeoutMs?: number;
+  /** Entries per pipelined burst of a bulk write. @default 1000 */
+  chunkSize?: number;
+  /** How long applied event ids are remembered. @default PROCESSED_EVENT_TTL_MS (7 days) */
+  processedEventTtlMs?: number;
+  logger?: Logger;
+}
+
+export const REDIS_FEATURE_STORE_DEFAULTS = {
+  keyPrefix: 'recsys:',
+  readTimeoutMs: 250,
+  writeTimeoutMs: 2000,
+  bulkTimeoutMs: 60_000,
+  connectTimeoutMs: 5000,
+  chunkSize: 1000,
+} as const;
+
+interface Script {
+  text: string;
+  sha: string;
+}
+
+function script(text: string): Script {
+  return { text, sha: createHash('sha1').update(text).digest('hex') };
+}
+
+const SCRIPTS = {
+  activate: script(ACTIVATE_VERSION),
+  dropMetadata: script(DROP_VERSION_METADATA),
+  replaceProfile: script(REPLACE_PROFILE),
+  applyUpdate: script(APPLY_USER_UPDATE),
+};
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function historyEntry(p: Purchase): string {
+  return `${p.item_idx}|${p.ts}`;
+}
+
+function parseHistoryEntry(entry: string): Purchase {
+  const bar = entry.indexOf('|');
+  return { item_idx: Number(entry.slice(0, bar)), ts: entry.slice(bar + 1) };
+}
+
+export class RedisFeatureStore implements FeatureStore {
+  readonly kind = 'redis' as const;
+  readonly keys: FeatureStoreKeys;
+  private readonly client: RedisClient;
+  private readonly readMs: number;
+  private readonly writeMs: number;
+  private readonly bulkMs: number;
+  private readonly connectMs: number;
+  private readonly chunkSize: number;
+  private readonly eventTtlMs: number;
+  private readonly logger: Logger | undefined;
+  private state: 'new' | 'started' | 'closed' = 'new';
+
+  constructor(options: RedisFeatureStoreOptions) {
+    const d = REDIS_FEATURE_STORE_DEFAULTS;
+    this.keys = new FeatureStoreKeys(options.keyPrefix ?? d.keyPrefix);
+    this.readMs = options.readTimeoutMs ?? d.readTimeoutMs;
+    this.writeMs = options.writeTimeoutMs ?? d.writeTimeoutMs;
+    this.bulkMs = options.bulkTimeoutMs ?? d.bulkTimeoutMs;
+    this.connectMs = options.connectTimeoutMs ?? d.connectTimeoutMs;
+    this.chunkSize = options.chunkSize ?? d.chunkSize;
+    this.eventTtlMs = options.processedEventTtlMs ?? PROCESSED_EVENT_TTL_MS;
+    this.logger = options.logger;
+    this.client = createRedisClient({
+      url: options.url,
+      clusterNodes: options.clusterNodes,
+      connectTimeoutMs: this.connectMs,
+      connectionName: 'recsys-feature-store',
+    });
+    // ioredis reports connection trouble as events too; without a listener Node would crash.
+    this.client.on('error', (error: Error) =>
+      this.logger?.warn({ err: error.message }, 'redis connection error'),
+    );
+  }
+
+  async start(): Promise<void> {
+    if (this.state === 'started') return;
+    if (this.state === 'closed')
+      throw new ValidationError('a closed Redis feature store cannot be restarted');
+    await connectRedis(this.client, this.connectMs);
+    this.state = 'started';
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    await closeRedis(this.client);
+  }
+
+  async ping(): Promise<void> {
+    await this.call('ping', this.readMs, () => this.client.ping());
+  }
+
+  // --- model versions -------------------------------------------------------------------------
+
+  async putVersionInfo(info: ModelVersionInfo): Promise<void> {
+    await this.call('putVersionInfo', this.writeMs, () =>
+      this.client.hset(this.keys.versions, info.version, JSON.stringify(info)),
+    );
+  }
+
+  async getVersionInfo(version: string): Promise<ModelVersionInfo | null> {
+    const raw = await this.call('getVersionInfo', this.readMs, () =>
+      this.client.hget(this.keys.versions, version),
+    );
+    return raw === null ? null : (JSON.parse(raw) as ModelVersionInfo);
+  }
+
+  async listVersions(): Promise<string[]> {
+    const versions = await this.call('listVersions', this.readMs, () =>
+      this.client.hkeys(this.keys.versions),
+    );
+    return versions.sort();
+  }
+
+  async activateVersion(version: string): Promise<void> {
+    const done = await this.call('activateVersion', this.writeMs, () =>
+      this.eval(SCRIPTS.activate, [this.keys.versions, this.keys.active], [version]),
+    );
+    if (done !== 1)
+      throw new NotFoundError(`model version ${version} has no stored info; cannot activate it`);
+  }
+
+  async activeVersion(): Promise<string | null> {
+    return this.call('activeVersion', this.readMs, () => this.client.get(this.keys.active));
+  }
+
+  async dropVersion(version: string): Promise<void> {
+    const k = this.keys;
+    const done = await this.call('dropVersion', this.writeMs, () =>
+      this.eval(SCRIPTS.dropMetadata, [k.versions, k.active, k.vectorCounts, k.trending(version)], [version]),
+    );
+    if (done !== 1) {
+      throw new ValidationError(`model version ${version} is active; activate another before dropping it`);
+    }
+    let removed = 0;
+    await this.call('dropVersion', this.bulkMs, () =>
+      scanKeys(this.client, k.userVectorPattern(version), async (keys) => {
+        await unlinkKeys(this.client, keys);
+        removed += keys.length;
+      }),
+    );
+    this.logger?.info({ version, userVectors: removed }, 'dropped model version from redis');
+  }
+
+  // --- user vectors ---------------------------------------------------------------------------
+
+  async putUserVectors(version: string, entries: Array<[number, Float32Array]>): Promise<void> {
+    await this.call('putUserVectors', this.bulkMs, async () => {
+      for (const chunk of chunks(entries, this.chunkSize)) {
+        // SET NX first: it both writes new users and tells which were new, so the count stays exact.
+        const keys = chunk.map(([u]) => this.keys.userVector(version, u));
+        const values = chunk.map(([, v]) => vectorToBuffer(v));
+        const created = await Promise.all(keys.map((key, i) => this.client.set(key, values[i]!, 'NX')));
+        const existing = keys.flatMap((_key, i) => (created[i] === 'OK' ? [] : [i]));
+        await Promise.all(existing.map((i) => this.client.set(keys[i]!, values[i]!)));
+        const fresh = chunk.length - existing.length;
+        if (fresh > 0) await this.client.hincrby(this.keys.vectorCounts, version, fresh);
+      }
+    });
+  }
+
+  async getUserVector(version: string, userIdx: number): Promise<Float32Array | null> {
+    const raw = await this.call('getUserVector', this.readMs, () =>
+      this.client.getBuffer(this.keys.userVector(version, userIdx)),
+    );
+    return raw === null ? null : bufferToVector(raw);
+  }
+
+  async countUserVectors(version: string): Promise<number> {
+    const raw = await this.call('countUserVectors', this.readMs, () =>
+      this.client.hget(this.keys.vectorCounts, version),
+    );
+    return raw === null ? 0 : Number(raw);
+  }
+
+  // --- trending -------------------------------------------------------------------------------
+
+  async putTrending(version: string, scope: TrendingScope, itemIdxs: number[]): Promise<void> {
+    await this.call('putTrending', this.writeMs, () =>
+      this.client.hset(this.keys.trending(version), trendingScopeKey(scope), JSON.stringify(itemIdxs)),
+    );
+  }
+
+  async getTrending(version: string, scope: TrendingScope): Promise<number[]> {
+    const raw = await this.call('getTrending', this.readMs, () =>
+      this.client.hget(this.keys.trending(version), trendingScopeKey(scope)),
+    );
+    return raw === null ? [] : (JSON.parse(raw) as number[]);
+  }
+
+  // --- id maps --------------------------------------------------------------------------------
+
+  async putUserIds(entries: Array<[string, number]>): Promise<void> {
+    await this.call('putUserIds', this.bulkMs, () =>
+      this.putIdPairs(
+        entries,
+        (c) => this.keys.customerToUser(c),
+        (u) => this.keys.userToCustomer(u),
+      ),
+    );
+  }
+
+  async putItemIds(entries: Array<[string, number]>): Promise<void> {
+    await this.call('putItemIds', this.bulkMs, () =>
+      this.putIdPairs(
+        entries,
+        (a) => this.keys.articleToItem(a),
+        (i) => this.keys.itemToArticle(i),
+      ),
+    );
+  }
+
+  async userIdxOf(customerId: string): Promise<number | null> {
+    const raw = await this.call('userIdxOf', this.readMs, () =>
+      this.client.hget(this.keys.customerToUser(customerId), customerId),
+    );
+    return raw === null ? null : Number(raw);
+  }
+
+  async customerIdOf(userIdx: number): Promise<string | null> {
+    return this.call('customerIdOf', this.readMs, () =>
+      this.client.hget(this.keys.userToCustomer(userIdx), String(userIdx)),
+    );
+  }
+
+  async itemIdxOf(articleId: string): Promise<number | null> {
+    const raw = await this.call('itemIdxOf', this.readMs, () =>
+      this.client.hget(this.keys.articleToItem(articleId), articleId),
+    );
+    return raw === null ? null : Number(raw);
+  }
+
+  async articleIdOf(itemIdx: number): Promise<string | null> {
+    return this.call('articleIdOf', this.readMs, () =>
+      this.client.hget(this.keys.itemToArticle(itemIdx), String(itemIdx)),
+    );
+  }
+
+  // --- history and profile --------------------------------------------------------------------
+
+  async putProfiles(seeds: UserProfileSeed[]): Promise<void> {
+    // Validate and encode everything first, so a bad seed fails the call before any write.
+    const encoded = seeds.map((seed) => {
+      const recent = seed.recent
+        .slice(0, HISTORY_LIMIT)
+        .map((p) => historyEntry({ item_idx: p.item_idx, ts: canonicalTimestamp(p.ts) }));
+      const c = seed.counters;
+      const fields: string[] = [];
+      for (const [group, n] of Object.entries(c.product_groups)) fields.push(`g:${group}`, String(n));
+      for (const [type, n] of Object.entries(c.product_types)) fields.push(`t:${type}`, String(n));
+      const args = [
+        String(c.total_purchases),
+        c.first_purchase_at === null ? '' : canonicalTimestamp(c.first_purchase_at),
+        c.last_purchase_at === null ? '' : canonicalTimestamp(c.last_purchase_at),
+        String(recent.length),
+        ...recent,
+        String(fields.length / 2),
+        ...fields,
+      ];
+      return { keys: [this.keys.history(seed.userIdx), this.keys.profile(seed.userIdx)], args };
+    });
+    await this.call('putProfiles', this.bulkMs, async () => {
+      for (const chunk of chunks(encoded, this.chunkSize)) {
+        await Promise.all(chunk.map(({ keys, args }) => this.eval(SCRIPTS.replaceProfile, keys, args)));
+      }
+    });
+  }
+
+  async getRecentPurchases(userIdx: number, limit: number): Promise<Purchase[]> {
+    if (limit <= 0) return [];
+    const entries = await this.call('getRecentPurchases', this.readMs, () =>
+      this.client.lrange(this.keys.history(userIdx), 0, limit - 1),
+    );
+    return entries.map(parseHistoryEntry);
+  }
+
+  async getProfileCounters(userIdx: number): Promise<ProfileCounters | null> {
+    const hash = await this.call('getProfileCounters', this.readMs, () =>
+      this.client.hgetall(this.keys.profile(userIdx)),
+    );
+    if (Object.keys(hash).length === 0) return null;
+    const counters: ProfileCounters = {
+      total_purchases: Number(hash['total'] ?? 0),
+      first_purchase_at: hash['first'] ?? null,
+      last_purchase_at: hash['last'] ?? null,
+      product_groups: {},
+      product_types: {},
+    };
+    for (const [field, value] of Object.entries(hash)) {
+      if (field.startsWith('g:')) counters.product_groups[field.slice(2)] = Number(value);
+      else if (field.startsWith('t:')) counters.product_types[field.slice(2)] = Number(value);
+    }
+    return counters;
+  }
+
+  async getPurchasedItems(userIdx: number): Promise<number[]> {
+    const entries = await this.call('getPurchasedItems', this.readMs, () =>
+      this.client.lrange(this.keys.history(userIdx), 0, HISTORY_LIMIT - 1),
+    );
+    return [...new Set(entries.map((e) => parseHistoryEntry(e).item_idx))];
+  }
+
+  // --- online updates -------------------------------------------------------------------------
+
+  async processedEventIds(eventIds: string[]): Promise<Set<string>> {
+    if (eventIds.length === 0) return new Set();
+    const found = await this.call('processedEventIds', this.readMs, () =>
+      Promise.all(eventIds.map((id) => this.client.exists(this.keys.eventApplied(id)))),
+    );
+    return new Set(eventIds.filter((_, i) => found[i] === 1));
+  }
+
+  async applyUserUpdate(update: UserUpdate): Promise<void> {
+    const k = this.keys;
+    const purchaseArgs: string[] = [];
+    for (const p of update.purchases ?? []) {
+      const ts = canonicalTimestamp(p.ts);
+      purchaseArgs.push(
+        historyEntry({ item_idx: p.item_idx, ts }),
+        ts,
+        p.product_group_name,
+        p.product_type_name,
+      );
+    }
+    const keys = [
+      k.userVector(update.version, update.userIdx),
+      k.history(update.userIdx),
+      k.profile(update.userIdx),
+      k.userEvents(update.userIdx),
+    ];
+    const args: Array<string | Buffer> = [
+      String(Date.now()),
+      String(this.eventTtlMs),
+      String(HISTORY_LIMIT),
+      update.vector ? '1' : '0',
+      update.vector ? vectorToBuffer(update.vector) : '',
+      String(update.eventIds.length),
+      ...update.eventIds,
+      String(purchaseArgs.length / 4),
+      ...purchaseArgs,
+    ];
+    await this.call('applyUserUpdate', this.writeMs, async () => {
+      const result = await this.eval(SCRIPTS.applyUpdate, keys, args);
+      if (result === -1) return; // a redelivery: already applied
+      // Outside the user's slot, so not in the script; the per-user marks inside it are what
+      // makes a retry after a crash here safe.
+      const marks = update.eventIds.map((id) =>
+        this.client.set(k.eventApplied(id), '1', 'PX', this.eventTtlMs),
+      );
+      if (result === 1) marks.push(this.client.hincrby(k.vectorCounts, update.version, 1).then(() => 'OK'));
+      await Promise.all(marks);
+    });
+  }
+
+  // --- internals ------------------------------------------------------------------------------
+
+  private async putIdPairs(
+    entries: Array<[string, number]>,
+    forwardKey: (id: string) => string,
+    reverseKey: (idx: number) => string,
+  ): Promise<void> {
+    for (const chunk of chunks(entries, this.chunkSize * 4)) {
+      const byKey = new Map<string, string[]>();
+      const add = (key: string, field: string, value: string) => {
+        const fields = byKey.get(key);
+        if (fields) fields.push(field, value);
+        else byKey.set(key, [field, value]);
+      };
+      for (const [id, idx] of chunk) {
+        add(forwardKey(id), id, String(idx));
+        add(reverseKey(idx), String(idx), id);
+      }
+      await Promise.all([...byKey].map(([key, fields]) => this.client.hset(key, ...fields)));
+    }
+  }
+
+  private async eval(s: Script, keys: string[], args: Array<string | Buffer>): Promise<unknown> {
+    try {
+      return await this.client.evalsha(s.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
+        return this.client.eval(s.text, keys.length, ...keys, ...args);
+      }
+      throw error;
+    }
+  }
+
+  /** Runs one store call within its budget, with errors translated. */
+  private async call<T>(operation: string, budgetMs: number, fn: () => Promise<T>): Promise<T> {
+    if (this.state !== 'started') {
+      throw translateRedisError(
+        new Error(this.state === 'new' ? 'the store is not started' : 'the store is closed'),
+        operation,
+      );
+    }
+    try {
+      return await withTimeout(fn(), budgetMs, operation);
+    } catch (error) {
+      throw translateRedisError(error, operation);
+    }
+  }
+}
