@@ -31,7 +31,7 @@ export interface SparkSessionOptions {
   maxMessageBytes?: number;
   /** Interval of keep-alive requests while a streaming query runs. @default 60000 */
   keepAliveIntervalMs?: number;
-  /** How `createDataFrame` splits uploads. @default 8192 rows per batch, 16 MiB per chunk */
+  /** How `createDataFrame` splits uploads. @default 16 MiB per chunk */
   upload?: Partial<UploadOptions>;
 }
 
@@ -240,7 +240,7 @@ export class SparkSession {
         'createDataFrame(rows) needs a schema: a DDL string or a StructType',
       );
     }
-    const { schema: finalSchema, batches } = toBatches(data, struct, this.uploadOptions.rowsPerBatch);
+    const { schema: finalSchema, batches } = toBatches(data, struct, this.uploadOptions.chunkBytes);
     const relation = await localRelation(this.client, finalSchema, batches, this.uploadOptions, () =>
       this.nextPlanId(),
     );

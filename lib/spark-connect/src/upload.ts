@@ -13,51 +13,53 @@ import type { RelationProto } from './proto-types.ts';
 import { type StructType, toJsonType } from './types.ts';
 
 export interface UploadOptions {
-  /** Rows per Arrow record batch. @default 8192 */
-  rowsPerBatch: number;
-  /** Largest Arrow IPC payload sent as one local relation, in bytes. @default 16 MiB */
+  /** Largest Arrow IPC payload sent as one local relation (one record batch), in bytes. @default 16 MiB */
   chunkBytes: number;
 }
 
-export const DEFAULT_UPLOAD_OPTIONS: UploadOptions = { rowsPerBatch: 8192, chunkBytes: 16 * 2 ** 20 };
+export const DEFAULT_UPLOAD_OPTIONS: UploadOptions = { chunkBytes: 16 * 2 ** 20 };
 
 const ARTIFACT_CHUNK_BYTES = 4 * 2 ** 20;
+/** Rows encoded first to measure the size of a row. */
+const SAMPLE_ROWS = 1000;
 
-/** Splits rows or an Arrow table into record batches typed for `schema`. */
+/**
+ * Splits rows or an Arrow table into record batches typed for `schema`, each about
+ * `chunkBytes` at most. Spark 4.0 reads only the first record batch of a local relation's
+ * IPC stream, so every chunk must be exactly one batch.
+ */
 export function toBatches(
   data: readonly unknown[] | arrow.Table,
   schema: StructType | undefined,
-  rowsPerBatch: number,
+  chunkBytes: number,
 ): { schema: StructType; batches: arrow.RecordBatch[] } {
   if (data instanceof arrow.Table) {
     const target = schema ?? sparkSchemaOfArrow(data.schema);
-    return { schema: target, batches: data.batches.map((b) => conformBatch(b, target)) };
+    const batches: arrow.RecordBatch[] = [];
+    for (const batch of data.batches) {
+      const typed = conformBatch(batch, target);
+      const rows = rowsPerChunk(typed.data.byteLength, typed.numRows, chunkBytes);
+      for (let start = 0; start < typed.numRows; start += rows)
+        batches.push(typed.slice(start, start + rows));
+    }
+    return { schema: target, batches };
   }
   if (!schema) throw new Error('a schema is required for rows');
   const batches: arrow.RecordBatch[] = [];
-  for (let start = 0; start < data.length; start += rowsPerBatch) {
-    batches.push(rowsToBatch(data.slice(start, start + rowsPerBatch), schema));
+  if (data.length === 0) return { schema, batches };
+  const sample = rowsToBatch(data.slice(0, SAMPLE_ROWS), schema);
+  const rows = rowsPerChunk(sample.data.byteLength, sample.numRows, chunkBytes);
+  if (rows >= data.length && sample.numRows === data.length) return { schema, batches: [sample] };
+  for (let start = 0; start < data.length; start += rows) {
+    batches.push(rowsToBatch(data.slice(start, start + rows), schema));
   }
   return { schema, batches };
 }
 
-/** Groups batches so each group's IPC stays under `chunkBytes` (a single larger batch stays alone). */
-export function groupBatches(batches: arrow.RecordBatch[], chunkBytes: number): arrow.RecordBatch[][] {
-  const groups: arrow.RecordBatch[][] = [];
-  let current: arrow.RecordBatch[] = [];
-  let size = 0;
-  for (const batch of batches) {
-    const bytes = batch.data.byteLength;
-    if (current.length > 0 && size + bytes > chunkBytes) {
-      groups.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(batch);
-    size += bytes;
-  }
-  if (current.length > 0) groups.push(current);
-  return groups;
+function rowsPerChunk(bytes: number, rows: number, chunkBytes: number): number {
+  if (rows === 0) return 1;
+  const perRow = Math.max(1, bytes / rows);
+  return Math.max(1, Math.floor((chunkBytes * 0.9) / perRow));
 }
 
 async function uploadCachedRelation(client: SparkConnectClient, blob: Uint8Array): Promise<string> {
@@ -87,7 +89,7 @@ async function uploadCachedRelation(client: SparkConnectClient, blob: Uint8Array
   return hash;
 }
 
-/** Balanced UNION ALL of the parts, so a many-chunk plan stays shallow. */
+/** Balanced UNION ALL (by position) of the parts, so a many-chunk plan stays shallow. */
 function unionAll(parts: RelationProto[], nextPlanId: () => number): RelationProto {
   if (parts.length === 1) return parts[0]!;
   const mid = Math.ceil(parts.length / 2);
@@ -103,7 +105,7 @@ function unionAll(parts: RelationProto[], nextPlanId: () => number): RelationPro
   };
 }
 
-/** The relation carrying `batches`: inline when small, cached artifact chunks when large. */
+/** The relation carrying `batches`: inline when small, one cached artifact per batch when large. */
 export async function localRelation(
   client: SparkConnectClient,
   schema: StructType,
@@ -114,17 +116,19 @@ export async function localRelation(
   const schemaJson = JSON.stringify(toJsonType(schema));
   const nonEmpty = batches.filter((b) => b.numRows > 0);
   if (nonEmpty.length === 0) return { localRelation: { schema: schemaJson } };
-  const groups = groupBatches(nonEmpty, options.chunkBytes);
-  if (groups.length === 1) {
-    const data = encodeIpc(groups[0]!);
-    if (data.length <= options.chunkBytes) return { localRelation: { data, schema: schemaJson } };
+  const payloads = nonEmpty.map((batch) => encodeIpc([batch]));
+  const total = payloads.reduce((sum, p) => sum + p.length, 0);
+  if (total <= options.chunkBytes) {
+    const inline = payloads.map((data) => ({
+      common: { planId: nextPlanId() },
+      localRelation: { data, schema: schemaJson },
+    }));
+    return unionAll(inline, nextPlanId);
   }
   const relationType = client.type('spark.connect.LocalRelation');
   const parts: RelationProto[] = [];
-  for (const group of groups) {
-    const blob = relationType
-      .encode(relationType.fromObject({ data: encodeIpc(group), schema: schemaJson }))
-      .finish();
+  for (const data of payloads) {
+    const blob = relationType.encode(relationType.fromObject({ data, schema: schemaJson })).finish();
     const hash = await uploadCachedRelation(client, blob);
     parts.push({ common: { planId: nextPlanId() }, cachedLocalRelation: { hash } });
   }
