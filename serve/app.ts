@@ -19,6 +19,7 @@ import { withDeadlines } from './deadline.ts';
 import { type AppDeps, SERVE_DEFAULTS, type ServeOptions } from './deps.ts';
 import { API_KEY_HEADER, apiKeyAuth } from './middleware/api-key.ts';
 import { httpMetrics } from './middleware/http-metrics.ts';
+import { traceRequests } from './middleware/tracing.ts';
 import { HttpProblem, problemFor, problemResponse } from './problem.ts';
 import { registerEventRoutes } from './routes/events.ts';
 import { registerHealthRoutes } from './routes/health.ts';
@@ -79,6 +80,7 @@ export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono({ defaultHook: validationHook() });
 
   app.use('*', httpMetrics(metrics));
+  app.use('*', traceRequests());
   if (options.corsOrigins.length > 0) {
     const any = options.corsOrigins.includes('*');
     app.use(

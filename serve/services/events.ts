@@ -1,6 +1,7 @@
 /**
  * Accepting user events from the API: resolve and check the ids, stamp each event, publish, and
- * answer only once the bus has acknowledged (so an accepted event is never lost).
+ * answer only once the bus has acknowledged (so an accepted event is never lost). The publish is
+ * a PRODUCER span whose context rides in the message headers, so the updater continues the trace.
  *
  * A request is accepted or rejected as a whole: if any referenced user or item is unknown,
  * nothing is published and the problem lists every unknown reference.
@@ -8,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { UserEvent } from '../../lib/events.ts';
 import type { Metrics } from '../../lib/observability/metrics.ts';
+import { injectTraceHeaders, SpanKind, withSpan } from '../../lib/observability/tracing.ts';
 import type { EventBus } from '../../lib/stores/event-bus.ts';
 import type { FeatureStore } from '../../lib/stores/feature-store.ts';
 import { type ParameterError, unknownReferences } from '../problem.ts';
@@ -90,7 +92,10 @@ export async function acceptEvents(
   }
   if (errors.length > 0) throw unknownReferences(errors);
 
-  await deps.eventBus.publish(events);
+  await withSpan('events.publish', () => deps.eventBus.publish(events, injectTraceHeaders()), {
+    kind: SpanKind.PRODUCER,
+    attributes: { 'messaging.batch.message_count': events.length },
+  });
   const purchases = events.reduce((n, e) => n + (e.event_type === 'purchase' ? 1 : 0), 0);
   if (purchases > 0) metrics.purchaseEventsAccepted.inc(purchases);
   return events;

@@ -5,7 +5,9 @@
  * pushed into the search (so `k` results come back whenever `k` eligible items exist), the
  * candidates (`k` × oversampling when MMR runs) are re-ranked with MMR, and explanations compare
  * each item with the user's recent purchases. Cold start (no user vector) and vector index
- * failures answer from the trending lists with the same filters and exclusions. The pure steps
+ * failures answer from the trending lists with the same filters and exclusions. Every index call
+ * is pinned to the version read from the feature store pointer, so a request never mixes a user
+ * vector of one model version with item vectors of another while a new version is switched in. The pure steps
  * live in `../pipeline/`; this module only orchestrates, measures and degrades.
  */
 import { describeError, TimeoutError } from '../../lib/errors.ts';
@@ -105,8 +107,9 @@ export class Recommender {
           k: useMmr ? request.k * this.deps.oversampling : request.k,
           filter: toSearchFilter(request.filters, purchased),
           withVectors: true,
+          version,
         }),
-        request.explain && recent.length > 0 ? this.purchasedItems(recent) : NONE,
+        request.explain && recent.length > 0 ? this.purchasedItems(version, recent) : NONE,
       ]);
     } catch (error) {
       // Any failure of the index (down, slow, mid-switch) degrades to trending rather than failing.
@@ -168,9 +171,9 @@ export class Recommender {
   }
 
   /** The user's recent purchases with their vectors and names (items not in the model are skipped). */
-  private async purchasedItems(recent: readonly Purchase[]): Promise<PurchasedItem[]> {
+  private async purchasedItems(version: string, recent: readonly Purchase[]): Promise<PurchasedItem[]> {
     const ids = [...new Set(recent.map((p) => p.item_idx))];
-    const points = await this.deps.vectorIndex.retrieve(ids, { withVectors: true });
+    const points = await this.deps.vectorIndex.retrieve(ids, { withVectors: true, version });
     return points.map((p) => ({ item_idx: p.id, item_name: p.payload.prod_name, vector: p.vector }));
   }
 

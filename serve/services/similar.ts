@@ -30,18 +30,16 @@ export async function similarItems(
   k: number,
   filters: ItemFilterParams,
 ): Promise<SimilarItems> {
-  const [version, points] = await Promise.all([
-    deps.featureStore.activeVersion(),
-    deps.vectorIndex.retrieve([itemIdx], { withVectors: true }),
-  ]);
+  const version = await deps.featureStore.activeVersion();
   if (version === null) throw noModel();
-  const query = points[0];
+  const [query] = await deps.vectorIndex.retrieve([itemIdx], { withVectors: true, version });
   if (query === undefined) throw notFound('Item', `item_idx ${itemIdx} is not in the active model`);
   const hits = await deps.vectorIndex.search({
     vector: query.vector,
     k: k * deps.oversampling,
     filter: toSearchFilter(filters, [itemIdx]),
     withVectors: true,
+    version,
   });
   const ranked = hits
     .map((hit) => ({ item_idx: hit.id, score: cosine(query.vector, hit.vector!), metadata: hit.payload }))

@@ -95,7 +95,7 @@ export class TrendingCache {
   private async load(version: string, scope: TrendingScope): Promise<readonly ItemMetadata[]> {
     const ids = await this.options.featureStore.getTrending(version, scope);
     if (ids.length === 0) return [];
-    const points = await this.options.vectorIndex.retrieve(ids);
+    const points = await this.options.vectorIndex.retrieve(ids, { version });
     return points.map((p) => p.payload);
   }
 }

@@ -848,6 +848,36 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
       });
     });
 
+    describe('model version switches', () => {
+      it('pins every index call to the version of the feature store pointer', async () => {
+        // A newer version is live in the index only (the state between the two switches of a
+        // publish): requests must keep using the version the feature store names.
+        const next = 'v20260102-000000';
+        await stores.vectorIndex.createVersion(next, 4);
+        await stores.vectorIndex.upsert(
+          next,
+          WORLD_ITEMS.map((i) => ({
+            id: i.metadata.item_idx,
+            vector: Float32Array.from(i.vector, (x) => -x),
+            payload: i.metadata,
+          })),
+        );
+        await stores.vectorIndex.activateVersion(next);
+        try {
+          const { body } = await get(`/recommend/${USER.userIdx}?k=5&diversity_lambda=1`);
+          expect(body.model_version).toBe(WORLD_VERSION);
+          expect(ids(body)).toEqual(
+            rankByInnerProduct(USER.vector!, (m) => !PURCHASED.has(m.item_idx)).slice(0, 5),
+          );
+          const similar = await get('/items/3/similar?k=1');
+          expect(similar.body.items![0]!.score).toBeGreaterThan(0);
+        } finally {
+          await stores.vectorIndex.activateVersion(WORLD_VERSION);
+          await stores.vectorIndex.dropVersion(next);
+        }
+      });
+    });
+
     describe('without an active model', () => {
       it('answers 503 no-model on /recommend', async () => {
         // A view of the store that reports no active version.
