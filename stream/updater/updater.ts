@@ -196,7 +196,7 @@ export function createUpdater(deps: UpdaterDeps): Updater {
       const rank = await modelRank(version);
       const itemIdxs = [...new Set(fresh.map((a) => a.event.item_idx))];
       const points = new Map<number, ItemPoint>();
-      for (const point of await vectorIndex.retrieve(itemIdxs, { withVectors: true })) {
+      for (const point of await vectorIndex.retrieve(itemIdxs, { withVectors: true, version })) {
         if (point.vector.length !== rank) {
           throw new DependencyError(
             'vector index',
