@@ -162,6 +162,10 @@ const variables = {
   HOLDOUT_DAYS: int(7, 0, 365),
   DECAY_HALF_LIFE_DAYS: num(60, 0),
   TRENDING_DAYS: int(7, 1, 365),
+  STAGING_DIR: str('data/staging'),
+  BATCH_WEIGHT_CLICK: num(0.1, 0),
+  BATCH_WEIGHT_ADD_TO_CART: num(0.3, 0),
+  EVAL_MAX_USERS: int(50_000, 0),
 
   // Stream / online learning
   EVENT_WEIGHT_CLICK: num(0.05, 0, 1),
@@ -272,6 +276,12 @@ export function loadConfig(env: Env = process.env) {
       holdoutDays: v.HOLDOUT_DAYS,
       decayHalfLifeDays: v.DECAY_HALF_LIFE_DAYS,
       trendingDays: v.TRENDING_DAYS,
+    },
+    batch: {
+      stagingDir: v.STAGING_DIR,
+      /** Weights of archived stream events relative to one purchase. */
+      eventWeights: { click: v.BATCH_WEIGHT_CLICK, add_to_cart: v.BATCH_WEIGHT_ADD_TO_CART, purchase: 1 },
+      evalMaxUsers: v.EVAL_MAX_USERS,
     },
     stream: {
       weights: {

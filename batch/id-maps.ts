@@ -1,0 +1,57 @@
+/**
+ * Dense, stable integer ids for customers and articles. A map is an append-only Delta table
+ * (`<key>, <idx>`): ids already numbered keep their number forever, new ones are numbered after
+ * the current maximum in key order, so the numbers stay dense (0..n-1) and a re-run with the same
+ * input adds nothing.
+ */
+import {
+  col,
+  type DataFrame,
+  functions as F,
+  type SparkSession,
+  Window,
+} from '../lib/spark-connect/index.ts';
+import { delta, deltaExists } from './spark.ts';
+
+export interface IdMapUpdate {
+  /** Ids in the map after the update. */
+  total: number;
+  /** Ids numbered by this update. */
+  added: number;
+}
+
+/**
+ * Extends the map at `location` with the distinct `keyColumn` values of `keys` that it does not
+ * hold yet. The new rows are appended in one Delta commit, so a failure leaves the map as it was.
+ */
+export async function extendIdMap(
+  spark: SparkSession,
+  location: string,
+  keys: DataFrame,
+  keyColumn: string,
+  idxColumn: string,
+): Promise<IdMapUpdate> {
+  const candidates = keys.select(col(keyColumn)).where(col(keyColumn).isNotNull()).distinct();
+  const exists = await deltaExists(spark, location);
+  const existing = exists ? delta(spark, location) : undefined;
+  let next = 0;
+  if (existing) {
+    const [row] = await existing.agg(F.max(idxColumn).alias('max_idx'), F.count().alias('n')).collect();
+    const max = row?.['max_idx'];
+    next = max === null || max === undefined ? 0 : Number(max) + 1;
+    if (Number(row?.['n'] ?? 0) !== next) {
+      throw new Error(`id map ${location} is not dense: ${row?.['n']} rows but max ${idxColumn} ${max}`);
+    }
+  }
+  const fresh = existing ? candidates.join(existing.select(keyColumn), keyColumn, 'left_anti') : candidates;
+  // One global ordering: new ids are numbered in key order, so the same input always gives the
+  // same numbers. (A single-partition window; fine for millions of short keys.)
+  const numbered = fresh.select(
+    col(keyColumn),
+    F.row_number().over(Window.orderBy(keyColumn)).minus(1).plus(next).cast('int').alias(idxColumn),
+  );
+  await numbered.write.format('delta').mode('append').save(location);
+  const [after] = await delta(spark, location).agg(F.count().alias('n')).collect();
+  const total = Number(after?.['n'] ?? 0);
+  return { total, added: total - next };
+}

@@ -1,0 +1,222 @@
+/**
+ * Step `preprocess`: bronze → silver.
+ *
+ * - id maps `customer_id → user_idx`, `article_id → item_idx` (dense, stable: see id-maps.ts);
+ * - item metadata (the payload the vector index stores beside each item);
+ * - every purchase with dense ids: transactions plus purchases the stream archiver put into
+ *   `bronze/events` (that table may not exist yet: then only transactions);
+ * - the time split: the last `HOLDOUT_DAYS` days are held out for evaluation;
+ * - training interactions: one row per (user, item) before the hold-out, weighted by purchase
+ *   count and recency — each purchase counts 0.5^(age / DECAY_HALF_LIFE_DAYS) at the end of the
+ *   training period (no decay when the half-life is 0); archived clicks and add-to-carts count
+ *   with `BATCH_WEIGHT_CLICK` / `BATCH_WEIGHT_ADD_TO_CART`.
+ */
+import { col, type DataFrame, expr, functions as F, lit } from '../lib/spark-connect/index.ts';
+import { type BatchContext, BatchError, type BatchStep, type StepResult } from './context.ts';
+import { extendIdMap } from './id-maps.ts';
+import { delta, deltaIfExists, sqlString } from './spark.ts';
+
+/** Item payload columns, in the order the vector index stores them. */
+export const ITEM_PAYLOAD_COLUMNS = [
+  'article_id',
+  'prod_name',
+  'product_type_name',
+  'product_group_name',
+  'colour_group_name',
+  'section_name',
+  'garment_group_name',
+  'index_name',
+] as const;
+
+export interface Split {
+  /** Last day with a purchase. */
+  lastDay: string;
+  /** Last day of the training period (= lastDay − HOLDOUT_DAYS). */
+  trainEnd: string;
+  holdoutDays: number;
+}
+
+function isoDay(value: unknown): string {
+  if (value instanceof Date) return value.toISOString().slice(0, 10);
+  throw new BatchError(`expected a date, got ${JSON.stringify(value)}`);
+}
+
+export function addDays(day: string, days: number): string {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+/** Decay factor of an event on `dayColumn`, relative to `referenceDay`. */
+export function decayExpression(dayColumn: string, referenceDay: string, halfLifeDays: number): string {
+  if (halfLifeDays <= 0) return '1.0D';
+  return `pow(0.5D, datediff(DATE ${sqlString(referenceDay)}, ${dayColumn}) / ${halfLifeDays.toFixed(6)}D)`;
+}
+
+/** The archived stream events with the columns preprocess needs, or undefined when none exist. */
+async function archivedEvents(ctx: BatchContext): Promise<DataFrame | undefined> {
+  const events = await deltaIfExists(ctx.spark, ctx.lake.bronze.events);
+  if (!events) return undefined;
+  return events.select(
+    col('event_type'),
+    col('user_idx').cast('int').alias('user_idx'),
+    col('item_idx').cast('int').alias('item_idx'),
+    F.to_date(col('ts')).alias('t_dat'),
+  );
+}
+
+export async function readSplit(ctx: BatchContext): Promise<Split> {
+  const [row] = await delta(ctx.spark, ctx.lake.silver.split).collect();
+  if (!row) throw new BatchError(`no split in ${ctx.lake.silver.split}; run the preprocess step first`);
+  return {
+    lastDay: isoDay(row['last_day']),
+    trainEnd: isoDay(row['train_end']),
+    holdoutDays: Number(row['holdout_days']),
+  };
+}
+
+async function run(ctx: BatchContext): Promise<StepResult> {
+  const { spark, lake, config } = ctx;
+  const articles = delta(spark, lake.bronze.articles);
+  const customers = delta(spark, lake.bronze.customers);
+  const transactions = delta(spark, lake.bronze.transactions);
+
+  // --- id maps (append-only) ---------------------------------------------------------------
+  const users = await extendIdMap(
+    spark,
+    lake.silver.userIds,
+    customers.select('customer_id').union(transactions.select('customer_id')),
+    'customer_id',
+    'user_idx',
+  );
+  ctx.note(`user ids: ${users.total} (${users.added} new)`);
+  const items = await extendIdMap(spark, lake.silver.itemIds, articles, 'article_id', 'item_idx');
+  ctx.note(`item ids: ${items.total} (${items.added} new)`);
+  const userIds = delta(spark, lake.silver.userIds);
+  const itemIds = delta(spark, lake.silver.itemIds);
+
+  // --- item metadata -------------------------------------------------------------------------
+  await articles
+    .join(itemIds, 'article_id')
+    .select(col('item_idx'), ...ITEM_PAYLOAD_COLUMNS.map((c) => F.coalesce(col(c), lit('')).alias(c)))
+    .write.format('delta')
+    .mode('overwrite')
+    .option('overwriteSchema', true)
+    .save(lake.silver.items);
+
+  // --- purchases -----------------------------------------------------------------------------
+  const fromTransactions = transactions
+    .join(userIds, 'customer_id')
+    .join(itemIds, 'article_id')
+    .select(col('user_idx'), col('item_idx'), col('t_dat'), lit('transactions').alias('source'));
+  const events = await archivedEvents(ctx);
+  // Events name ids from these maps; drop any that do not resolve (e.g. ids of a wiped lake).
+  const knownEvents = events
+    ?.join(userIds.select('user_idx'), 'user_idx', 'semi')
+    .join(itemIds.select('item_idx'), 'item_idx', 'semi');
+  const purchases = knownEvents
+    ? fromTransactions.union(
+        knownEvents
+          .where(col('event_type').eq('purchase'))
+          .select(col('user_idx'), col('item_idx'), col('t_dat'), lit('events').alias('source')),
+      )
+    : fromTransactions;
+  await purchases.write
+    .format('delta')
+    .mode('overwrite')
+    .option('overwriteSchema', true)
+    .save(lake.silver.purchases);
+  const allPurchases = delta(spark, lake.silver.purchases);
+
+  // --- split -----------------------------------------------------------------------------------
+  const [stats] = await allPurchases.agg(F.max('t_dat').alias('last_day'), F.count().alias('n')).collect();
+  const purchaseRows = Number(stats?.['n'] ?? 0);
+  if (purchaseRows === 0)
+    throw new BatchError('there are no purchases to learn from (bronze/transactions is empty)');
+  const lastDay = isoDay(stats?.['last_day']);
+  const holdoutDays = config.model.holdoutDays;
+  const trainEnd = addDays(lastDay, -holdoutDays);
+  await spark
+    .range(1)
+    .select(
+      expr(`DATE ${sqlString(lastDay)}`).alias('last_day'),
+      expr(`DATE ${sqlString(trainEnd)}`).alias('train_end'),
+      lit(holdoutDays).cast('int').alias('holdout_days'),
+      lit(config.model.decayHalfLifeDays).cast('double').alias('decay_half_life_days'),
+    )
+    .write.format('delta')
+    .mode('overwrite')
+    .option('overwriteSchema', true)
+    .save(lake.silver.split);
+
+  // --- training interactions -----------------------------------------------------------------
+  const weights = config.batch.eventWeights;
+  const trainPurchases = allPurchases
+    .where(col('t_dat').leq(expr(`DATE ${sqlString(trainEnd)}`)))
+    .select(
+      col('user_idx'),
+      col('item_idx'),
+      col('t_dat'),
+      lit(1).cast('double').alias('base'),
+      lit(1).alias('is_purchase'),
+    );
+  const trainEvents = knownEvents
+    ?.where(col('event_type').isin('click', 'add_to_cart'))
+    .where(col('t_dat').leq(expr(`DATE ${sqlString(trainEnd)}`)))
+    .select(
+      col('user_idx'),
+      col('item_idx'),
+      col('t_dat'),
+      F.when(col('event_type').eq('click'), lit(weights.click))
+        .otherwise(lit(weights.add_to_cart))
+        .cast('double')
+        .alias('base'),
+      lit(0).alias('is_purchase'),
+    );
+  const signals = trainEvents ? trainPurchases.union(trainEvents) : trainPurchases;
+  await signals
+    .withColumn(
+      'w',
+      col('base').multiply(expr(decayExpression('t_dat', trainEnd, config.model.decayHalfLifeDays))),
+    )
+    .groupBy('user_idx', 'item_idx')
+    .agg(
+      F.sum('w').cast('float').alias('weight'),
+      F.sum('is_purchase').cast('int').alias('purchases'),
+      F.max('t_dat').alias('last_day'),
+    )
+    .where(col('weight').gt(0))
+    .write.format('delta')
+    .mode('overwrite')
+    .option('overwriteSchema', true)
+    .save(lake.silver.interactions);
+
+  // --- hold-out --------------------------------------------------------------------------------
+  await allPurchases
+    .where(col('t_dat').gt(expr(`DATE ${sqlString(trainEnd)}`)))
+    .select('user_idx', 'item_idx')
+    .distinct()
+    .write.format('delta')
+    .mode('overwrite')
+    .option('overwriteSchema', true)
+    .save(lake.silver.holdout);
+
+  const [counts] = await delta(spark, lake.silver.interactions)
+    .agg(F.count().alias('pairs'), F.countDistinct('user_idx').alias('users'))
+    .collect();
+  const holdoutPairs = await delta(spark, lake.silver.holdout).count();
+  const pairs = Number(counts?.['pairs'] ?? 0);
+  return {
+    rows: pairs,
+    summary:
+      `${users.total} users (+${users.added}), ${items.total} items (+${items.added}), ` +
+      `${purchaseRows} purchases${events ? ' incl. archived events' : ''}; train ≤ ${trainEnd}: ` +
+      `${pairs} pairs of ${Number(counts?.['users'] ?? 0)} users; hold-out ${holdoutDays} d: ${holdoutPairs} pairs`,
+  };
+}
+
+export const preprocessStep: BatchStep = {
+  name: 'preprocess',
+  description: 'id maps, item metadata, purchases, time split, weighted interactions (silver)',
+  run,
+};
