@@ -21,6 +21,7 @@ import { DependencyError, describeError } from '../../lib/errors.ts';
 import { type EventType, parseEvent, type UserEvent } from '../../lib/events.ts';
 import type { Logger } from '../../lib/observability/logger.ts';
 import type { Metrics } from '../../lib/observability/metrics.ts';
+import { extractTraceContext, SpanKind, withSpan } from '../../lib/observability/tracing.ts';
 import type { BatchContext, BusMessage, Consumer, EventBus } from '../../lib/stores/event-bus.ts';
 import type { FeatureStore, UserUpdate } from '../../lib/stores/feature-store.ts';
 import type { ItemPoint, VectorIndex } from '../../lib/stores/vector-index.ts';
@@ -255,7 +256,16 @@ export function createUpdater(deps: UpdaterDeps): Updater {
     const p = partial;
     const results = await Promise.allSettled(
       updates.map(async ({ update, events }) => {
-        await featureStore.applyUserUpdate(update);
+        // Continue the trace of the request that published the event (API → Kafka → here).
+        const traced = events.find((a) => a.message.headers['traceparent'] !== undefined);
+        const write = () => featureStore.applyUserUpdate(update);
+        await (traced
+          ? withSpan('updater.apply_user_update', write, {
+              kind: SpanKind.CONSUMER,
+              parent: extractTraceContext(traced.message.headers),
+              attributes: { 'recsys.user_idx': update.userIdx, 'recsys.events': events.length },
+            })
+          : write());
         for (const id of update.eventIds) p.ids.add(id);
         p.applied.push(...events);
         p.writes++;
