@@ -116,6 +116,7 @@ const variables = {
   KAFKA_PARTITIONS: int(3, 1, 1000),
   KAFKA_REPLICATION_FACTOR: int(1, 1, 32),
   KAFKA_CONSUMER_GROUP: str('recsys-updater'),
+  KAFKA_SESSION_TIMEOUT_MS: int(10_000, 6000, 300_000),
   KAFKA_SSL: bool(false),
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: optionalStr(),
@@ -235,6 +236,7 @@ export function loadConfig(env: Env = process.env) {
       partitions: v.KAFKA_PARTITIONS,
       replicationFactor: v.KAFKA_REPLICATION_FACTOR,
       consumerGroup: v.KAFKA_CONSUMER_GROUP,
+      sessionTimeoutMs: v.KAFKA_SESSION_TIMEOUT_MS,
       ssl: v.KAFKA_SSL,
       sasl: v.KAFKA_SASL_MECHANISM
         ? {

@@ -1,0 +1,106 @@
+/**
+ * Start-up of the API process, separate from the CLI entry so `npm start` and tests can run it:
+ * adapters from the configuration, a model loaded when the stores have none, the app, the HTTP
+ * server, and the shutdown sequence that undoes it all in reverse order.
+ */
+import { join } from 'node:path';
+import type { Config } from '../lib/config.ts';
+import { describeError } from '../lib/errors.ts';
+import type { Logger } from '../lib/observability/logger.ts';
+import { createMetrics } from '../lib/observability/metrics.ts';
+import { initTracing } from '../lib/observability/tracing.ts';
+import { latestBundle, listBundles } from '../lib/stores/bundle.ts';
+import {
+  createEventBus,
+  createFeatureStore,
+  createVectorIndex,
+  type FeatureStore,
+  type VectorIndex,
+} from '../lib/stores/index.ts';
+import { publishVersion } from '../lib/stores/publish.ts';
+import { createApp } from './app.ts';
+import { serveOptionsFromConfig } from './deps.ts';
+import { listen } from './server.ts';
+import { ShutdownSequence } from './shutdown.ts';
+
+/**
+ * Loads a model into the stores when they do not serve one yet: the version the feature store
+ * already points at when its bundle is on disk (a shared Redis with an in-process index), else the
+ * newest bundle. Returns the version serving afterwards.
+ */
+export async function ensureModelLoaded(
+  featureStore: FeatureStore,
+  vectorIndex: VectorIndex,
+  modelsDir: string,
+  logger: Logger,
+): Promise<string | null> {
+  const [current, indexVersions] = await Promise.all([
+    featureStore.activeVersion(),
+    vectorIndex.listVersions(),
+  ]);
+  if (current !== null && indexVersions.includes(current)) return current;
+  const bundles = await listBundles(modelsDir);
+  const bundleDir =
+    current !== null && bundles.includes(current) ? join(modelsDir, current) : await latestBundle(modelsDir);
+  if (bundleDir === null) {
+    logger.warn(
+      { modelsDir },
+      'no model is published and MODELS_DIR has no bundle; /recommend answers 503 until one is',
+    );
+    return current;
+  }
+  const result = await publishVersion({ featureStore, vectorIndex, bundleDir, logger });
+  logger.info(
+    { version: result.version, items: result.items, users: result.users, ms: result.ms },
+    'model loaded',
+  );
+  return result.version;
+}
+
+export async function startApi(config: Config, logger: Logger) {
+  const shutdown = new ShutdownSequence(logger);
+  const tracing = initTracing({
+    enabled: config.tracing.enabled,
+    serviceName: config.tracing.serviceName ?? 'recsys-api',
+    endpoint: config.tracing.endpoint,
+    sampleRatio: config.tracing.sampleRatio,
+  });
+  shutdown.add('tracing', () => tracing.shutdown());
+  try {
+    const featureStore = createFeatureStore(config, logger);
+    await featureStore.start();
+    shutdown.add('feature store', () => featureStore.close());
+
+    const vectorIndex = createVectorIndex(config, logger);
+    await vectorIndex.start();
+    shutdown.add('vector index', () => vectorIndex.close());
+
+    const eventBus = createEventBus(config, logger, {
+      role: 'api',
+      onFatal: (error) => {
+        logger.fatal({ err: describeError(error) }, 'event bus failed for good; shutting down');
+        void shutdown.run().then(() => process.exit(1));
+      },
+    });
+    await eventBus.start();
+    shutdown.add('event bus', () => eventBus.close());
+    await eventBus.ensureTopics();
+
+    await ensureModelLoaded(featureStore, vectorIndex, config.paths.models, logger);
+
+    const app = createApp({
+      featureStore,
+      vectorIndex,
+      eventBus,
+      metrics: createMetrics(),
+      logger: logger.child({ component: 'api' }),
+      options: serveOptionsFromConfig(config),
+    });
+    const server = await listen(app, { host: config.api.host, port: config.api.port, logger });
+    shutdown.add('http server', () => server.close());
+    return { url: server.url, shutdown };
+  } catch (error) {
+    await shutdown.run();
+    throw error;
+  }
+}
