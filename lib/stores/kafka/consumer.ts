@@ -26,6 +26,8 @@ export interface KafkaConsumeSettings {
   idleFetchWaitMs: number;
   /** Partitions handled at once when the options do not say. */
   defaultConcurrency: number;
+  /** How long the group waits for a silent member before reassigning its partitions. */
+  sessionTimeoutMs: number;
 }
 
 /** Bytes the broker waits for during a batch window; large enough that the window decides. */
@@ -66,6 +68,8 @@ export async function startKafkaConsumer(
     allowAutoTopicCreation: false,
     minBytes: windowMs > 0 ? WINDOW_MIN_BYTES : 1,
     maxWaitTimeInMs: windowMs > 0 ? windowMs : settings.idleFetchWaitMs,
+    sessionTimeout: settings.sessionTimeoutMs,
+    heartbeatInterval: Math.min(3000, Math.floor(settings.sessionTimeoutMs / 3)),
   });
   const failures = new Map<number, number>();
   const timers = new Set<NodeJS.Timeout>();

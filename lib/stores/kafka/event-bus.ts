@@ -171,6 +171,7 @@ export class KafkaEventBus implements EventBus {
       onFatal: this.options.onFatal,
       idleFetchWaitMs: KAFKA_BUS_DEFAULTS.idleFetchWaitMs,
       defaultConcurrency: this.options.config.partitions,
+      sessionTimeoutMs: this.options.config.sessionTimeoutMs,
     });
     const tracked: Consumer = {
       stop: async () => {
