@@ -121,6 +121,8 @@ export class SparkSession {
   private readonly keepAliveIntervalMs: number;
   private readonly uploadOptions: UploadOptions;
   private stopped = false;
+  /** Keep-alive requests sent so far (they run while streaming queries are active). */
+  keepAlivesSent = 0;
 
   static get builder(): SparkSessionBuilder {
     return new SparkSessionBuilder();
@@ -317,6 +319,7 @@ export class SparkSession {
     this.heldOpenBy.add(owner);
     if (this.keepAliveTimer || this.stopped) return;
     this.keepAliveTimer = setInterval(() => {
+      this.keepAlivesSent++;
       this.client.config({ getOption: { keys: ['spark.sql.session.timeZone'] } }).catch(() => {});
     }, this.keepAliveIntervalMs);
     this.keepAliveTimer.unref();

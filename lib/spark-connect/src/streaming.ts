@@ -34,6 +34,18 @@ export interface StreamingQueryException {
   stackTrace: string | undefined;
 }
 
+/** Parses a progress report; `numInputRows` is filled from the sources when the JSON omits it. */
+export function parseProgress(json: string): StreamingQueryProgress {
+  const progress = JSON.parse(json) as StreamingQueryProgress;
+  if (typeof progress.numInputRows !== 'number') {
+    progress.numInputRows = (progress.sources ?? []).reduce(
+      (sum, s) => sum + (Number(s.numInputRows) || 0),
+      0,
+    );
+  }
+  return progress;
+}
+
 type QueryResult = NonNullable<ExecutePlanResponseProto['streamingQueryCommandResult']>;
 
 export class StreamingQuery {
@@ -84,12 +96,12 @@ export class StreamingQuery {
   async lastProgress(): Promise<StreamingQueryProgress | null> {
     const json = (await this.command({ lastProgress: true })).recentProgress?.recentProgressJson ?? [];
     const last = json[json.length - 1];
-    return last ? (JSON.parse(last) as StreamingQueryProgress) : null;
+    return last ? parseProgress(last) : null;
   }
 
   async recentProgress(): Promise<StreamingQueryProgress[]> {
     const json = (await this.command({ recentProgress: true })).recentProgress?.recentProgressJson ?? [];
-    return json.map((j) => JSON.parse(j) as StreamingQueryProgress);
+    return json.map(parseProgress);
   }
 
   /**
