@@ -55,7 +55,7 @@ export const SALE_DAYS: Readonly<Record<string, number>> = {
 };
 
 /** Purchases kept per customer for repeat buying. */
-const HISTORY = 16;
+const HISTORY = 24;
 const DAY_MS = 86_400_000;
 
 export interface SimulationInput {
@@ -226,8 +226,8 @@ export function simulateTransactions(input: SimulationInput): { rows: number } {
       basket.length = 0;
       for (let q = planFirstQty[v]!; q < planFirstQty[v + 1]!; q++) {
         let article = -1;
-        for (let attempt = 0; attempt < 6; attempt++) {
-          article = chooseArticle(c, k, basket);
+        for (let attempt = 0; attempt < 8; attempt++) {
+          article = chooseArticle(c, k, basket, attempt);
           // Customers rarely buy the same article again by chance: only deliberate repeats do.
           if (article >= 0 && !basket.includes(article) && (chosenAsRepeat || !inHistory(c, article))) break;
         }
@@ -264,17 +264,18 @@ export function simulateTransactions(input: SimulationInput): { rows: number } {
     return a;
   }
 
-  function chooseArticle(c: number, k: number, basket: readonly number[]): number {
+  /** Later attempts (after drawing something already bought) widen from favourites to the cluster. */
+  function chooseArticle(c: number, k: number, basket: readonly number[], attempt: number): number {
     chosenAsRepeat = false;
     const count = historyCount[c]!;
-    if (count > 0 && rng.next() < b.repeat) {
+    if (attempt === 0 && count > 0 && rng.next() < b.repeat) {
       const a = history[c * HISTORY + rng.int(count)]!;
       if (life[a]! > 0) {
         chosenAsRepeat = true;
         return a;
       }
     }
-    if (basket.length > 0) {
+    if (basket.length > 0 && attempt < 3) {
       const u = rng.next();
       const base = basket[rng.int(basket.length)]!;
       if (u < b.sibling) {
@@ -289,7 +290,7 @@ export function simulateTransactions(input: SimulationInput): { rows: number } {
         if (a >= 0) return a;
       }
     }
-    if (rng.next() < b.favourite) {
+    if (attempt < 3 && rng.next() < b.favourite) {
       const d = pop.favourites[c * FAVOURITES + rng.int(FAVOURITES)]!;
       const a = fromDepartment(d, c, b.colourTries);
       if (a >= 0) return a;

@@ -28,6 +28,8 @@ export interface ValidateOptions {
   knownArticleIds?: Set<string>;
   /** Reject a repeated `article_id` (articles) or `customer_id` (customers). Default true. */
   rejectDuplicateIds?: boolean;
+  /** Called after each batch of lines with the data rows read so far. */
+  onProgress?: (rowsRead: number) => void;
 }
 
 export interface ValidationResult {
@@ -219,6 +221,7 @@ export async function validateRawFile(
         }
         lineNo++;
       }
+      options.onProgress?.(result.total);
     }
     if (!sawHeader) throw new ValidationError(`${inputPath}: the file is empty (no header line)`);
     clean.close();
@@ -277,6 +280,7 @@ export async function validateRawDirectory(
   rawDir: string,
   cleanDir: string,
   rejectsDir: string = cleanDir,
+  onProgress?: (kind: TableKind, rowsRead: number) => void,
 ): Promise<RawDirectoryResult> {
   const paths = {} as Record<TableKind, string>;
   const results = {} as Record<TableKind, ValidationResult>;
@@ -287,6 +291,7 @@ export async function validateRawDirectory(
       cleanOut: paths[kind],
       rejectsOut: join(rejectsDir, table.fileName.replace(/\.csv$/, '.rejects.csv')),
       knownArticleIds: kind === 'transactions' ? await readArticleIds(paths.articles) : undefined,
+      onProgress: onProgress && ((rows) => onProgress(kind, rows)),
     });
   }
   return { ...results, clean: paths };
