@@ -42,7 +42,7 @@ const METRICS_DDL =
   'ndcg_at_12 DOUBLE, coverage DOUBLE, users BIGINT, evaluated_at STRING';
 
 /** Hold-out users with a vector, sampled by a stable hash when there are more than `max`. */
-function evaluationUsers(ctx: BatchContext, version: string, max: number): DataFrame {
+export function evaluationUsers(ctx: BatchContext, version: string, max: number): DataFrame {
   const withVector = delta(ctx.spark, ctx.lake.silver.holdout)
     .select('user_idx')
     .distinct()

@@ -1,0 +1,116 @@
+/**
+ * Bad input against the real Spark Connect server: broken rows end up counted in the rejects
+ * table while the run finishes; a missing raw file fails naming the file and the step; an
+ * unreachable Spark fails fast naming the SPARK_REMOTE it tried.
+ */
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../lib/config.ts';
+import { generate } from '../lib/hm/generate.ts';
+import { createLogger } from '../lib/observability/logger.ts';
+import { SparkSession } from '../lib/spark-connect/index.ts';
+import { lakeTables } from './lake.ts';
+import { ProgressPrinter } from './progress.ts';
+import { runBatch } from './runner.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'batch-bad-input-'));
+const env = {
+  RAW_DIR: join(root, 'raw'),
+  LAKE_ROOT: join(root, 'lake'),
+  MODELS_DIR: join(root, 'models'),
+  STAGING_DIR: join(root, 'staging'),
+  LOG_LEVEL: 'silent',
+};
+const quiet = new ProgressPrinter({ write: () => true } as unknown as NodeJS.WritableStream);
+
+function cli(
+  args: string[],
+  extraEnv: Record<string, string>,
+): Promise<{ code: number | null; output: string; ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', ['run', '--silent', 'batch', '--', ...args], {
+      env: { ...process.env, ...env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => {
+      output += d;
+    });
+    child.stderr.on('data', (d) => {
+      output += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output, ms: Date.now() - started }));
+  });
+}
+
+describe('batch with bad input', () => {
+  beforeAll(async () => {
+    await generate({
+      scale: 'tiny',
+      out: env.RAW_DIR,
+      overrides: { articles: 60, customers: 40, transactions: 300, days: 30 },
+    });
+  });
+
+  afterAll(() => {
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('finishes csv-to-delta with broken rows counted in bronze/rejects', async () => {
+    const tx = join(env.RAW_DIR, 'transactions_train.csv');
+    appendFileSync(
+      tx,
+      [
+        `2020-13-45,${'a'.repeat(64)},0108775015,0.01,1`, // impossible date
+        `2020-09-01,${'a'.repeat(64)},0108775015`, // too few fields
+        `2020-09-01,${'a'.repeat(64)},9999999999,0.01,1`, // article not in articles.csv
+        `2020-09-01,not-a-customer,0108775015,0.01,1`, // malformed customer id
+        '',
+      ].join('\n'),
+    );
+    const config = loadConfig({ ...process.env, ...env });
+    const result = await runBatch({
+      config,
+      logger: createLogger({ level: 'silent' }),
+      printer: quiet,
+      step: 'csv-to-delta',
+    });
+    expect(result.failure).toBeUndefined();
+    expect(result.outcomes[0]?.summary).toContain('4 rejects');
+
+    const spark = new SparkSession({ remote: config.spark.remote });
+    try {
+      const lake = lakeTables(env.LAKE_ROOT);
+      const rejects = await spark.read.format('delta').load(lake.bronze.rejects).collect();
+      expect(rejects).toHaveLength(4);
+      expect(rejects.every((r) => r['file'] === 'transactions_train.csv')).toBe(true);
+      expect(new Set(rejects.map((r) => r['reason_code']))).toEqual(
+        new Set(['bad_t_dat', 'column_count', 'unknown_article', 'bad_customer_id']),
+      );
+      expect(await spark.read.format('delta').load(lake.bronze.transactions).count()).toBe(300);
+    } finally {
+      await spark.stop();
+    }
+  });
+
+  it('fails naming the step and the missing raw file', async () => {
+    unlinkSync(join(env.RAW_DIR, 'customers.csv'));
+    const { code, output } = await cli(['--step', 'csv-to-delta'], {});
+    expect(code).toBe(1);
+    expect(output).toContain('step csv-to-delta failed');
+    expect(output).toContain('customers.csv');
+  });
+
+  it('fails fast naming SPARK_REMOTE when Spark is unreachable', async () => {
+    const remote = 'sc://127.0.0.1:1';
+    const { code, output, ms } = await cli([], { SPARK_REMOTE: remote });
+    expect(code).toBe(3);
+    expect(output).toContain(`SPARK_REMOTE=${remote}`);
+    expect(ms).toBeLessThan(20_000);
+  });
+});

@@ -1,0 +1,239 @@
+/**
+ * The whole batch on tiny generated data, twice, through `npm run batch`, against the real Spark
+ * Connect server and Redis: the new version's vectors, payloads and id maps must all be in the
+ * stores (Redis feature store; the bundle on disk the embedded index loads; Qdrant where
+ * QDRANT_URL is set), the pointer must name it, and a second run over grown input must keep every
+ * existing id and number the new ones densely after them.
+ */
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../lib/config.ts';
+import { generate } from '../lib/hm/generate.ts';
+import { createLogger } from '../lib/observability/logger.ts';
+import { SparkSession } from '../lib/spark-connect/index.ts';
+import { BundleReader, listBundles } from '../lib/stores/bundle.ts';
+import { createFeatureStore, type FeatureStore } from '../lib/stores/index.ts';
+import { lakeTables } from './lake.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'batch-e2e-'));
+const prefix = `batch-e2e-${process.pid}-${Date.now()}:`;
+const useQdrant = process.env['QDRANT_URL'] !== undefined;
+const env: Record<string, string> = {
+  RAW_DIR: join(root, 'raw'),
+  LAKE_ROOT: join(root, 'lake'),
+  MODELS_DIR: join(root, 'models'),
+  STAGING_DIR: join(root, 'staging'),
+  FEATURE_STORE: 'redis',
+  VECTOR_INDEX: useQdrant ? 'qdrant' : 'embedded',
+  QDRANT_COLLECTION: `batch_e2e_${process.pid}`,
+  REDIS_KEY_PREFIX: prefix,
+  ALS_RANK: '8',
+  ALS_MAX_ITER: '3',
+  LOG_LEVEL: 'warn',
+};
+const config = loadConfig({ ...process.env, ...env });
+const lake = lakeTables(env['LAKE_ROOT']!);
+
+function runBatch(args: string[] = []): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', ['run', '--silent', 'batch', '--', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => {
+      output += d;
+    });
+    child.stderr.on('data', (d) => {
+      output += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+async function idMap(spark: SparkSession, location: string, key: string, idx: string) {
+  const rows = await spark.read.format('delta').load(location).collect();
+  return new Map(rows.map((r) => [String(r[key]), Number(r[idx])]));
+}
+
+function expectDense(map: Map<string, number>) {
+  const sorted = [...map.values()].sort((a, b) => a - b);
+  expect(sorted).toEqual(sorted.map((_, i) => i));
+}
+
+async function vectorsEqual(a: Float32Array | null, b: Float32Array) {
+  expect(a).not.toBeNull();
+  expect(Array.from(a!)).toEqual(Array.from(b));
+}
+
+describe('npm run batch (tiny data, Redis feature store)', () => {
+  let spark: SparkSession;
+  let store: FeatureStore;
+
+  beforeAll(async () => {
+    await generate({ scale: 'tiny', out: env['RAW_DIR']! });
+    spark = new SparkSession({ remote: config.spark.remote });
+    store = createFeatureStore(config, createLogger({ level: 'warn' }));
+    await store.start();
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    await spark?.stop();
+    const redis = new Redis(config.redis.url);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+    await redis.quit();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  let firstVersion = '';
+  let users1 = new Map<string, number>();
+  let items1 = new Map<string, number>();
+
+  it('runs every step and publishes a complete version', async () => {
+    const { code, output } = await runBatch();
+    expect(code, output).toBe(0);
+    for (const step of ['csv-to-delta', 'preprocess', 'train-als', 'evaluate', 'trending', 'load']) {
+      expect(output).toMatch(new RegExp(`\\n${step}\\s+done`));
+    }
+    expect(output).toMatch(/als\s+true\s+0\.\d{4}/); // the printed metrics table
+
+    const versions = await listBundles(env['MODELS_DIR']!);
+    expect(versions).toHaveLength(1);
+    firstVersion = versions[0]!;
+    expect(firstVersion).toMatch(/^v\d{8}-\d{6}$/);
+    expect(await store.activeVersion()).toBe(firstVersion);
+
+    const bundle = await BundleReader.open(join(env['MODELS_DIR']!, firstVersion));
+    expect(bundle.info.rank).toBe(8);
+    expect(bundle.info.metrics?.['als_map_at_12']).toBeGreaterThanOrEqual(0);
+
+    // Every item vector and payload of the version, as Spark computed them, is in the bundle.
+    const factors = await spark.read.format('delta').load(lake.gold.itemFactors(firstVersion)).collect();
+    const payloads = new Map(
+      (await spark.read.format('delta').load(lake.silver.items).collect()).map((r) => [
+        Number(r['item_idx']),
+        r,
+      ]),
+    );
+    const bundled = new Map<number, { vector: Float32Array; payload: Record<string, unknown> }>();
+    for await (const points of bundle.items()) {
+      for (const p of points) bundled.set(p.id, { vector: p.vector, payload: { ...p.payload } });
+    }
+    expect(bundled.size).toBe(factors.length);
+    for (const row of factors) {
+      const id = Number(row['item_idx']);
+      const point = bundled.get(id);
+      expect(point, `item ${id}`).toBeDefined();
+      expect(Array.from(point!.vector)).toEqual(Array.from(Float32Array.from(row['features'] as number[])));
+      const source = payloads.get(id)!;
+      for (const field of [
+        'article_id',
+        'prod_name',
+        'product_type_name',
+        'product_group_name',
+        'index_name',
+      ]) {
+        expect(point!.payload[field]).toBe(source[field]);
+      }
+      expect(point!.payload['article_id']).toMatch(/^0\d{9}$/);
+    }
+
+    // Every user vector is in Redis under the new version, identical to the bundle's.
+    const userFactors = await spark.read.format('delta').load(lake.gold.userFactors(firstVersion)).count();
+    expect(await store.countUserVectors(firstVersion)).toBe(userFactors);
+    for await (const entries of bundle.userVectors()) {
+      for (const [userIdx, vector] of entries)
+        await vectorsEqual(await store.getUserVector(firstVersion, userIdx), vector);
+    }
+
+    // Id maps resolve both ways, trending and profiles are there.
+    users1 = await idMap(spark, lake.silver.userIds, 'customer_id', 'user_idx');
+    items1 = await idMap(spark, lake.silver.itemIds, 'article_id', 'item_idx');
+    expectDense(users1);
+    expectDense(items1);
+    for (const [customerId, userIdx] of users1) {
+      expect(await store.userIdxOf(customerId)).toBe(userIdx);
+    }
+    for (const [articleId, itemIdx] of items1) {
+      expect(await store.articleIdOf(itemIdx)).toBe(articleId);
+    }
+    const trending = await store.getTrending(firstVersion, { kind: 'global' });
+    expect(trending.length).toBeGreaterThan(0);
+    expect(trending).toEqual((await bundle.trending()).global);
+    const [someUser] = (await spark.read.format('delta').load(lake.silver.purchases).limit(1).collect()).map(
+      (r) => Number(r['user_idx']),
+    );
+    const recent = await store.getRecentPurchases(someUser!, 50);
+    expect(recent.length).toBeGreaterThan(0);
+    expect(recent[0]!.ts).toMatch(/^\d{4}-\d{2}-\d{2}T00:00:00\.000Z$/);
+    expect((await store.getProfileCounters(someUser!))?.total_purchases).toBeGreaterThan(0);
+  });
+
+  it('a second run over grown input keeps every id and numbers new ones after them', async () => {
+    expect(firstVersion).not.toBe('');
+    // One new article, one new customer buying it, and archived stream events.
+    const raw = env['RAW_DIR']!;
+    const articleLine = readFileSync(join(raw, 'articles.csv'), 'utf8').split('\n')[1]!;
+    const newArticle = `${articleLine.slice(0, 7)}999`;
+    expect(items1.has(newArticle)).toBe(false);
+    appendFileSync(join(raw, 'articles.csv'), `${newArticle}${articleLine.slice(10)}\n`);
+    const customerLine = readFileSync(join(raw, 'customers.csv'), 'utf8').split('\n')[1]!;
+    const newCustomer = 'f'.repeat(64);
+    appendFileSync(join(raw, 'customers.csv'), `${newCustomer}${customerLine.slice(64)}\n`);
+    appendFileSync(join(raw, 'transactions_train.csv'), `2020-09-01,${newCustomer},${newArticle},0.0254,2\n`);
+    const events = await spark.createDataFrame(
+      [
+        {
+          event_id: '00000000-0000-4000-8000-000000000001',
+          event_type: 'purchase',
+          user_idx: 0,
+          item_idx: 1,
+          ts: '2020-09-02T10:00:00Z',
+          source: 'e2e',
+          event_date: '2020-09-02',
+        },
+      ],
+      'event_id STRING, event_type STRING, user_idx INT, item_idx INT, ts TIMESTAMP, source STRING, event_date DATE',
+    );
+    await events.write.format('delta').mode('overwrite').save(lake.bronze.events);
+
+    const { code, output } = await runBatch();
+    expect(code, output).toBe(0);
+
+    const users2 = await idMap(spark, lake.silver.userIds, 'customer_id', 'user_idx');
+    const items2 = await idMap(spark, lake.silver.itemIds, 'article_id', 'item_idx');
+    for (const [id, idx] of users1) expect(users2.get(id)).toBe(idx);
+    for (const [id, idx] of items1) expect(items2.get(id)).toBe(idx);
+    expect(users2.get(newCustomer)).toBe(users1.size);
+    expect(items2.get(newArticle)).toBe(items1.size);
+    expectDense(users2);
+    expectDense(items2);
+    expect(await store.userIdxOf(newCustomer)).toBe(users1.size);
+
+    const archived = await spark.read
+      .format('delta')
+      .load(lake.silver.purchases)
+      .where("source = 'events'")
+      .collect();
+    expect(archived.map((r) => [r['user_idx'], r['item_idx']])).toEqual([[0, 1]]);
+
+    // The pointer moved to the new version; the previous one is kept, nothing older exists.
+    const versions = await listBundles(env['MODELS_DIR']!);
+    expect(versions).toHaveLength(2);
+    const second = versions[1]!;
+    expect(second > firstVersion).toBe(true);
+    expect(await store.activeVersion()).toBe(second);
+    expect((await store.listVersions()).sort()).toEqual([firstVersion, second]);
+  });
+});
