@@ -85,9 +85,13 @@ export async function runBatch(options: RunOptions): Promise<RunResult> {
   const onSparkProgress = (event: ProgressEvent) => {
     progress.record(event);
     const t = progress.totals;
-    const running = event.stages.filter((s) => !s.done).map((s) => `stage ${s.stageId}`);
+    const running = event.stages.filter((s) => !s.done).map((s) => s.stageId);
+    const stages =
+      running.length === 0
+        ? 'spark'
+        : `stage ${running.slice(0, 3).join(', ')}${running.length > 3 ? ` +${running.length - 3}` : ''}`;
     printer.live(
-      `  ${current}: ${running.join(', ') || 'spark'} — ${formatCount(t.tasks)}/${formatCount(t.totalTasks)} tasks${currentRows}`,
+      `  ${current}: ${stages} — ${formatCount(t.tasks)}/${formatCount(t.totalTasks)} tasks${currentRows}`,
     );
   };
   spark.registerProgressHandler(onSparkProgress);
