@@ -14,22 +14,24 @@ import { type AsyncMethod, wrapMethods } from '../lib/observability/instrument.t
 const UNBOUNDED = new Set(['start', 'close', 'consume', 'ensureTopics']);
 
 export function withDeadline<T>(promise: Promise<T>, dependency: string, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(dependency, timeoutMs)), timeoutMs);
+  // One promise and one timer per call (no Promise.race): this runs several times per request.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new TimeoutError(dependency, timeoutMs)), timeoutMs);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(
+          error instanceof AppError
+            ? error
+            : new DependencyError(dependency, describeError(error), { cause: error }),
+        );
+      },
+    );
   });
-  return Promise.race([promise, expired]).then(
-    (value) => {
-      clearTimeout(timer);
-      return value;
-    },
-    (error: unknown) => {
-      clearTimeout(timer);
-      throw error instanceof AppError
-        ? error
-        : new DependencyError(dependency, describeError(error), { cause: error });
-    },
-  );
 }
 
 /**

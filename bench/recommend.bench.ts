@@ -1,0 +1,247 @@
+/**
+ * Serving benchmark: `/recommend` under load with autocannon, on the real API process
+ * (`serve/main.ts` in a child process, so the load generator and the server do not share a
+ * thread), over a synthetic model of 105,000 items × 64 dims and 10,000 users.
+ *
+ * Setups: the embedded adapters (memory feature store + embedded index), and Redis feature store +
+ * embedded index (skipped with a reason when Redis does not answer). Scenarios, each at
+ * concurrency 32 with a random user per request: the default call, with filters, and with
+ * `explain=true`. Every scenario is first checked to answer 200 with k personalized items, so a
+ * fast error page cannot pass for a result.
+ *
+ * Options: --items N --users N --rank N --duration S --warmup S --connections N --setups embedded,redis
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../lib/config.ts';
+import { syntheticBundle } from '../lib/stores/fixtures.ts';
+import { recordResult } from './results.ts';
+
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
+}
+
+const ITEMS = Number(option('items', '105000'));
+const USERS = Number(option('users', '10000'));
+const RANK = Number(option('rank', '64'));
+const DURATION_S = Number(option('duration', '15'));
+const WARMUP_S = Number(option('warmup', '3'));
+const CONNECTIONS = Number(option('connections', '32'));
+const SETUPS = option('setups', 'embedded,redis').split(',');
+const K = 10;
+
+const mainScript = fileURLToPath(new URL('../serve/main.ts', import.meta.url));
+
+interface Scenario {
+  name: string;
+  query: string;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'default', query: '' },
+  {
+    name: 'filters',
+    query:
+      '?product_group=Garment%20Upper%20body,Garment%20Lower%20body&exclude_types=Socks,Bra&exclude_ids=1,2,3',
+  },
+  { name: 'explain', query: '?explain=true' },
+];
+
+interface Measurement {
+  requests_per_s: number;
+  latency_ms: { p50: number; p90: number; p99: number; max: number; mean: number };
+  requests: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function startServer(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', mainScript], {
+    env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const onData = (d: Buffer) => {
+    output += d.toString();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const started = Date.now();
+  while (!output.includes('API listening')) {
+    if (child.exitCode !== null) throw new Error(`API exited during start-up:\n${output}`);
+    if (Date.now() - started > 600_000) throw new Error(`API did not start within 10 minutes:\n${output}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  console.log(`  API ready after ${((Date.now() - started) / 1000).toFixed(1)} s (model load included)`);
+  child.stdout!.off('data', onData);
+  child.stdout!.resume();
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function check(url: string, scenario: Scenario): Promise<void> {
+  for (const user of [0, Math.floor(USERS / 2), USERS - 1]) {
+    const res = await fetch(`${url}/recommend/${user}${scenario.query}`);
+    const body = (await res.json()) as { source?: string; items?: Array<{ explanation?: unknown[] }> };
+    if (res.status !== 200 || body.source !== 'personalized' || body.items?.length !== K) {
+      throw new Error(
+        `${scenario.name}: user ${user} got ${res.status} ${JSON.stringify(body).slice(0, 300)}`,
+      );
+    }
+    if (scenario.query.includes('explain=true') && !body.items.every((i) => Array.isArray(i.explanation))) {
+      throw new Error(`${scenario.name}: explanations missing`);
+    }
+  }
+}
+
+async function load(url: string, scenario: Scenario, seconds: number): Promise<Measurement> {
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (request) => ({
+          ...request,
+          path: `/recommend/${Math.floor(Math.random() * USERS)}${scenario.query}`,
+        }),
+      },
+    ],
+  });
+  return {
+    requests_per_s: Math.round(result.requests.average),
+    latency_ms: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+      mean: Math.round(result.latency.mean * 100) / 100,
+    },
+    requests: result.requests.total,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
+}
+
+async function redisAnswers(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2000 });
+  try {
+    await client.connect();
+    await client.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function dropPrefix(url: string, prefix: string): Promise<void> {
+  const client = new Redis(url);
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 5000);
+    cursor = next;
+    if (keys.length > 0) await client.unlink(...keys);
+  } while (cursor !== '0');
+  await client.quit();
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const modelsDir = await mkdtemp(join(tmpdir(), 'bench-recommend-'));
+  const results: Record<string, Record<string, Measurement> | { skipped: string }> = {};
+  try {
+    console.log(`synthetic bundle: ${ITEMS} items × ${RANK} dims, ${USERS} users`);
+    const started = Date.now();
+    await syntheticBundle({ items: ITEMS, users: USERS, rank: RANK, seed: 42, outDir: modelsDir });
+    console.log(`  written in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    for (const setup of SETUPS) {
+      const env: Record<string, string> = {
+        MODELS_DIR: modelsDir,
+        FEATURE_STORE: 'memory',
+        VECTOR_INDEX: 'embedded',
+        EVENT_BUS: 'memory',
+      };
+      let prefix: string | undefined;
+      if (setup === 'redis') {
+        if (!(await redisAnswers(config.redis.url))) {
+          const reason = `Redis does not answer at ${config.redis.url} (run npm run infra:up)`;
+          console.log(`\n[${setup}] skipped: ${reason}`);
+          results[setup] = { skipped: reason };
+          continue;
+        }
+        prefix = `bench:${randomUUID().slice(0, 8)}:`;
+        Object.assign(env, { FEATURE_STORE: 'redis', REDIS_KEY_PREFIX: prefix });
+      } else if (setup !== 'embedded') {
+        throw new Error(`unknown setup ${setup}; use embedded and/or redis`);
+      }
+      console.log(`\n[${setup}] starting the API`);
+      const server = await startServer(env);
+      try {
+        const measured: Record<string, Measurement> = {};
+        for (const scenario of SCENARIOS) {
+          await check(server.url, scenario);
+          await load(server.url, scenario, WARMUP_S);
+          const m = await load(server.url, scenario, DURATION_S);
+          measured[scenario.name] = m;
+          console.log(
+            `  ${scenario.name.padEnd(8)} ${String(m.requests_per_s).padStart(6)} req/s  ` +
+              `p50 ${m.latency_ms.p50} ms  p99 ${m.latency_ms.p99} ms  ` +
+              `(errors ${m.errors}, non-2xx ${m.non2xx})`,
+          );
+        }
+        results[setup] = measured;
+      } finally {
+        await stopServer(server.child);
+        if (prefix) await dropPrefix(config.redis.url, prefix);
+      }
+    }
+  } finally {
+    await rm(modelsDir, { recursive: true, force: true });
+  }
+
+  recordResult('recommend', {
+    parameters: {
+      items: ITEMS,
+      users: USERS,
+      rank: RANK,
+      k: K,
+      connections: CONNECTIONS,
+      duration_s: DURATION_S,
+      warmup_s: WARMUP_S,
+      scenarios: Object.fromEntries(SCENARIOS.map((s) => [s.name, `/recommend/{random user}${s.query}`])),
+    },
+    results,
+  });
+}
+
+await main();
