@@ -112,13 +112,14 @@ function columnCheck(col: ColumnDef): FieldCheck {
   return (v) => (v === '' ? (col.nullable ? undefined : missing) : check(v));
 }
 
-/** Splits one physical line into fields, or says why it cannot be a single-line CSV record. */
-function splitLine(line: string): string[] | Rejection {
-  if (line.indexOf('"') < 0) return line.split(',');
+function countQuotes(line: string): number {
   let quotes = 0;
   for (let i = line.indexOf('"'); i >= 0; i = line.indexOf('"', i + 1)) quotes++;
-  if (quotes % 2 === 1)
-    return { code: 'unbalanced_quotes', detail: 'odd number of double quotes on the line' };
+  return quotes;
+}
+
+/** Parses one line holding quotes with csv-parse, or says why it is not one CSV record. */
+function parseQuotedLine(line: string): string[] | Rejection {
   try {
     const records = parse(line, { relax_column_count: true }) as string[][];
     if (records.length !== 1)
@@ -128,6 +129,43 @@ function splitLine(line: string): string[] | Rejection {
     const message = error instanceof Error ? error.message : String(error);
     return { code: 'malformed_csv', detail: message.slice(0, 200) };
   }
+}
+
+/**
+ * Fields of the batch's lines that hold quotes (balanced ones), by position in the batch.
+ * The lines are parsed together in one csv-parse call (one call per line is slow); a line with
+ * an even number of quotes that parses cleanly cannot run into the next one, so records map to
+ * lines one to one. If the batch holds a malformed line, each line is parsed on its own.
+ */
+function parseQuotedLines(lines: readonly string[]): Map<number, string[] | Rejection> {
+  const out = new Map<number, string[] | Rejection>();
+  const positions: number[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.indexOf('"') >= 0 && !CONTROL_RE.test(line) && countQuotes(line) % 2 === 0) positions.push(i);
+  }
+  if (positions.length === 0) return out;
+  try {
+    const records = parse(positions.map((i) => lines[i]).join('\n'), {
+      relax_column_count: true,
+    }) as string[][];
+    if (records.length === positions.length) {
+      positions.forEach((p, r) => out.set(p, records[r]!));
+      return out;
+    }
+  } catch {
+    // A malformed line in the batch: find it (and parse the others) line by line.
+  }
+  for (const p of positions) out.set(p, parseQuotedLine(lines[p]!));
+  return out;
+}
+
+/** Splits one physical line into fields, or says why it cannot be a single-line CSV record. */
+function splitLine(line: string, preParsed: string[] | Rejection | undefined): string[] | Rejection {
+  if (line.indexOf('"') < 0) return line.split(',');
+  if (countQuotes(line) % 2 === 1)
+    return { code: 'unbalanced_quotes', detail: 'odd number of double quotes on the line' };
+  return preParsed ?? parseQuotedLine(line);
 }
 
 /**
@@ -165,11 +203,11 @@ export async function validateRawFile(
     rejects.write(csvLine([String(lineNo), `${r.code}: ${r.detail}`, line]));
   };
 
-  const check = (line: string): Rejection | undefined => {
+  const check = (line: string, preParsed: string[] | Rejection | undefined): Rejection | undefined => {
     if (line.length === 0) return { code: 'empty_line', detail: 'the line is empty' };
     if (CONTROL_RE.test(line))
       return { code: 'bad_characters', detail: 'control character, stray carriage return or invalid UTF-8' };
-    const fields = splitLine(line);
+    const fields = splitLine(line, preParsed);
     if (!Array.isArray(fields)) return fields;
     if (fields.length !== columns.length)
       return { code: 'column_count', detail: `expected ${columns.length} fields, found ${fields.length}` };
@@ -198,7 +236,9 @@ export async function validateRawFile(
   try {
     for await (const batch of readLineBatches(inputPath)) {
       let lineNo = batch.firstLine;
-      for (const line of batch.lines) {
+      const quoted = parseQuotedLines(batch.lines);
+      for (let i = 0; i < batch.lines.length; i++) {
+        const line = batch.lines[i]!;
         if (!sawHeader) {
           sawHeader = true;
           const header = line.charCodeAt(0) === 0xfeff ? line.slice(1) : line;
@@ -213,7 +253,7 @@ export async function validateRawFile(
           continue;
         }
         result.total++;
-        const r = check(line);
+        const r = check(line, quoted.get(i));
         if (r) reject(lineNo, line, r);
         else {
           result.accepted++;
