@@ -6,10 +6,10 @@
  */
 import { ALS, type ALSModel, col, functions as F } from '../lib/spark-connect/index.ts';
 import { assertVersionName, versionNameAt } from '../lib/stores/index.ts';
-import type { BatchContext, BatchStep, StepResult } from './context.ts';
+import { type BatchContext, BatchError, type BatchStep, type StepResult } from './context.ts';
 import { readSplit } from './preprocess.ts';
 import { delta } from './spark.ts';
-import { recordVersion } from './versions.ts';
+import { recordVersion, versionExists } from './versions.ts';
 
 /** The ALS estimator the batch uses, from the configuration. */
 export function alsEstimator(model: BatchContext['config']['model']): ALS {
@@ -49,6 +49,11 @@ async function saveFactors(ctx: BatchContext, model: ALSModel, version: string):
 async function run(ctx: BatchContext): Promise<StepResult> {
   const { spark, lake, config } = ctx;
   const version = assertVersionName(ctx.options.version ?? versionNameAt(new Date()));
+  if (ctx.options.version !== undefined && (await versionExists(ctx, version))) {
+    throw new BatchError(
+      `model version ${version} was trained already; versions are immutable, pick a new name`,
+    );
+  }
   const split = await readSplit(ctx);
   const interactions = delta(spark, lake.silver.interactions).select('user_idx', 'item_idx', 'weight');
   const [stats] = await interactions.agg(F.count().alias('n')).collect();

@@ -58,10 +58,18 @@ export async function readVersion(ctx: BatchContext, version: string): Promise<V
   };
 }
 
+export async function versionExists(ctx: BatchContext, version: string): Promise<boolean> {
+  if (!(await deltaExists(ctx.spark, ctx.lake.gold.versions))) return false;
+  return !(await delta(ctx.spark, ctx.lake.gold.versions).where(col('version').eq(version)).isEmpty());
+}
+
 /** The version this step works on: this run's, `--version`, or the newest trained. */
 export async function currentVersion(ctx: BatchContext): Promise<VersionRecord> {
   const named = ctx.state.version ?? ctx.options.version;
-  if (named !== undefined) return readVersion(ctx, assertVersionName(named));
+  if (named !== undefined) {
+    ctx.state.version = assertVersionName(named);
+    return readVersion(ctx, named);
+  }
   if (!(await deltaExists(ctx.spark, ctx.lake.gold.versions))) {
     throw new BatchError('no model has been trained yet; run the train-als step first');
   }

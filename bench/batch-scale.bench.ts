@@ -1,0 +1,136 @@
+/**
+ * Batch at scale: generates synthetic data of a scale (default `full`: the real H&M sizes,
+ * 31.8M purchases) and runs `npm run batch` step by step, measuring per step the wall time, the
+ * peak resident memory of the batch process (Node) and of the Spark Connect server (JVM, sampled
+ * from /proc every 500 ms; the server must run on this machine).
+ *
+ *   npm run bench -- batch-scale [--scale full|small|tiny] [--keep]
+ *
+ * Data and lake go to <tmp>/recsys-bench/<scale>/ (data is reused when present; --keep leaves the
+ * lake for inspection). This takes a long time at `full` on a small machine: run it in the
+ * background.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { STEP_NAMES } from '../batch/context.ts';
+import { generate, type Scale } from '../lib/hm/generate.ts';
+import { recordResult } from './results.ts';
+
+const { values: args } = parseArgs({
+  options: { scale: { type: 'string', default: 'full' }, keep: { type: 'boolean', default: false } },
+});
+const scale = args.scale as Scale;
+const root = join(tmpdir(), 'recsys-bench', scale);
+const env = {
+  ...process.env,
+  RAW_DIR: join(root, 'raw'),
+  LAKE_ROOT: join(root, 'lake-scale'),
+  MODELS_DIR: join(root, 'models-scale'),
+  STAGING_DIR: join(root, 'staging'),
+};
+
+/** Resident memory (VmRSS) of a process in bytes, or 0 when it is gone. */
+function rss(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /VmRSS:\s+(\d+) kB/.exec(status);
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Processes in the tree under `pid` (the batch runs as npm → node). */
+function descendants(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry), ...descendants(Number(entry)));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return children;
+}
+
+function sparkServerPid(): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('SparkConnectServer')) return Number(entry);
+    } catch {
+      // gone
+    }
+  }
+  return undefined;
+}
+
+interface StepMeasure {
+  step: string;
+  seconds: number;
+  batchPeakMiB: number;
+  sparkPeakMiB: number;
+  exitCode: number | null;
+}
+
+function runStep(step: string, sparkPid: number | undefined): Promise<StepMeasure> {
+  const started = performance.now();
+  const child = spawn('npm', ['run', '--silent', 'batch', '--', '--step', step], { env, stdio: 'inherit' });
+  let batchPeak = 0;
+  let sparkPeak = 0;
+  const timer = setInterval(() => {
+    const pids = [child.pid!, ...descendants(child.pid!)];
+    batchPeak = Math.max(
+      batchPeak,
+      pids.reduce((sum, pid) => sum + rss(pid), 0),
+    );
+    if (sparkPid) sparkPeak = Math.max(sparkPeak, rss(sparkPid));
+  }, 500);
+  return new Promise((resolve) => {
+    child.on('close', (code) => {
+      clearInterval(timer);
+      resolve({
+        step,
+        seconds: (performance.now() - started) / 1000,
+        batchPeakMiB: Math.round(batchPeak / 2 ** 20),
+        sparkPeakMiB: Math.round(sparkPeak / 2 ** 20),
+        exitCode: code,
+      });
+    });
+  });
+}
+
+let generateSeconds: number | undefined;
+if (!existsSync(join(env.RAW_DIR, 'transactions_train.csv'))) {
+  console.log(`generating ${scale} data into ${env.RAW_DIR}`);
+  const started = performance.now();
+  await generate({ scale, out: env.RAW_DIR });
+  generateSeconds = (performance.now() - started) / 1000;
+}
+rmSync(env.LAKE_ROOT, { recursive: true, force: true });
+rmSync(env.MODELS_DIR, { recursive: true, force: true });
+
+const sparkPid = sparkServerPid();
+if (!sparkPid) console.log('no local Spark Connect server process found: Spark memory is not measured');
+const measures: StepMeasure[] = [];
+for (const step of STEP_NAMES) {
+  const m = await runStep(step, sparkPid);
+  measures.push(m);
+  console.log(
+    `${step}: ${m.seconds.toFixed(1)} s, batch peak ${m.batchPeakMiB} MiB, Spark server peak ${m.sparkPeakMiB} MiB`,
+  );
+  if (m.exitCode !== 0) {
+    console.log(`${step} failed (exit ${m.exitCode}); stopping`);
+    break;
+  }
+}
+const total = measures.reduce((s, m) => s + m.seconds, 0);
+console.log(`total ${total.toFixed(1)} s`);
+recordResult(`batch-scale-${scale}`, { scale, generateSeconds, steps: measures, totalSeconds: total });
+if (!args.keep) rmSync(env.LAKE_ROOT, { recursive: true, force: true });
