@@ -153,6 +153,7 @@ const variables = {
   EVENT_PUBLISH_TIMEOUT_MS: int(5000, 1),
   EXPLAIN_HISTORY: int(20, 1, 50),
   TRENDING_CACHE_TTL_MS: int(30_000, 0),
+  API_WORKERS: int(1, 1, 64),
 
   // Batch / model
   ALS_RANK: int(64, 1, 1024),
@@ -174,6 +175,7 @@ const variables = {
   EVENT_WEIGHT_PURCHASE: num(0.3, 0, 1),
   UPDATER_DEBOUNCE_MS: int(20, 0, 60_000),
   UPDATER_METRICS_PORT: port(9464),
+  ARCHIVER_TRIGGER_SECONDS: int(10, 1, 3600),
 
   // Tracing
   TRACING_ENABLED: bool(false),
@@ -268,6 +270,7 @@ export function loadConfig(env: Env = process.env) {
       publishTimeoutMs: v.EVENT_PUBLISH_TIMEOUT_MS,
       explainHistory: v.EXPLAIN_HISTORY,
       trendingTtlMs: v.TRENDING_CACHE_TTL_MS,
+      workers: v.API_WORKERS,
     },
     model: {
       rank: v.ALS_RANK,
@@ -293,6 +296,7 @@ export function loadConfig(env: Env = process.env) {
       },
       debounceMs: v.UPDATER_DEBOUNCE_MS,
       metricsPort: v.UPDATER_METRICS_PORT,
+      archiverTriggerSeconds: v.ARCHIVER_TRIGGER_SECONDS,
     },
     tracing: {
       enabled: v.TRACING_ENABLED,

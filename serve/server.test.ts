@@ -147,6 +147,34 @@ describe('API process', () => {
     expect(stopped).toEqual(['http server', 'event bus', 'vector index', 'feature store', 'tracing']);
   }, 60_000);
 
+  it('with API_WORKERS=2 runs two workers on one port and stops both on SIGTERM', async () => {
+    const port = await freePort();
+    const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', main], {
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MODELS_DIR: modelsDir, API_WORKERS: '2' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const collect = (d: Buffer) => {
+      output += d.toString();
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const count = (text: string) => output.split(text).length - 1;
+    await expect.poll(() => count('API listening'), { timeout: 60_000, interval: 100 }).toBe(2);
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        fetch(`http://127.0.0.1:${port}/recommend/3?k=2`).then((r) => r.status),
+      ),
+    );
+    expect(answers).toEqual(Array(8).fill(200));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(count('"step":"http server"')).toBe(2);
+    expect(count('"step":"feature store"')).toBe(2);
+  }, 90_000);
+
   it('exits 2 naming the variable when the configuration is invalid', async () => {
     const main = fileURLToPath(new URL('./main.ts', import.meta.url));
     const child = spawn(process.execPath, ['--import', 'tsx', main], {
