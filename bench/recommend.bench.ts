@@ -9,7 +9,10 @@
  * `explain=true`. Every scenario is first checked to answer 200 with k personalized items, so a
  * fast error page cannot pass for a result.
  *
+ * Each setup runs with every worker count of --workers (API_WORKERS; default 1 and 2).
+ *
  * Options: --items N --users N --rank N --duration S --warmup S --connections N --setups embedded,redis
+ * --workers 1,2
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -36,6 +39,7 @@ const DURATION_S = Number(option('duration', '15'));
 const WARMUP_S = Number(option('warmup', '3'));
 const CONNECTIONS = Number(option('connections', '32'));
 const SETUPS = option('setups', 'embedded,redis').split(',');
+const WORKERS = option('workers', '1,2').split(',').map(Number);
 const K = 10;
 
 const mainScript = fileURLToPath(new URL('../serve/main.ts', import.meta.url));
@@ -74,7 +78,10 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startServer(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+async function startServer(
+  env: Record<string, string>,
+  workers: number,
+): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', mainScript], {
     env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info' },
@@ -87,7 +94,7 @@ async function startServer(env: Record<string, string>): Promise<{ url: string; 
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   const started = Date.now();
-  while (!output.includes('API listening')) {
+  while (output.split('API listening').length - 1 < workers) {
     if (child.exitCode !== null) throw new Error(`API exited during start-up:\n${output}`);
     if (Date.now() - started > 600_000) throw new Error(`API did not start within 10 minutes:\n${output}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -204,26 +211,29 @@ async function main(): Promise<void> {
       } else if (setup !== 'embedded') {
         throw new Error(`unknown setup ${setup}; use embedded and/or redis`);
       }
-      console.log(`\n[${setup}] starting the API`);
-      const server = await startServer(env);
-      try {
-        const measured: Record<string, Measurement> = {};
-        for (const scenario of SCENARIOS) {
-          await check(server.url, scenario);
-          await load(server.url, scenario, WARMUP_S);
-          const m = await load(server.url, scenario, DURATION_S);
-          measured[scenario.name] = m;
-          console.log(
-            `  ${scenario.name.padEnd(8)} ${String(m.requests_per_s).padStart(6)} req/s  ` +
-              `p50 ${m.latency_ms.p50} ms  p99 ${m.latency_ms.p99} ms  ` +
-              `(errors ${m.errors}, non-2xx ${m.non2xx})`,
-          );
+      for (const workers of WORKERS) {
+        const label = `${setup}, ${workers} worker${workers === 1 ? '' : 's'}`;
+        console.log(`\n[${label}] starting the API`);
+        const server = await startServer({ ...env, API_WORKERS: String(workers) }, workers);
+        try {
+          const measured: Record<string, Measurement> = {};
+          for (const scenario of SCENARIOS) {
+            await check(server.url, scenario);
+            await load(server.url, scenario, WARMUP_S);
+            const m = await load(server.url, scenario, DURATION_S);
+            measured[scenario.name] = m;
+            console.log(
+              `  ${scenario.name.padEnd(8)} ${String(m.requests_per_s).padStart(6)} req/s  ` +
+                `p50 ${m.latency_ms.p50} ms  p99 ${m.latency_ms.p99} ms  ` +
+                `(errors ${m.errors}, non-2xx ${m.non2xx})`,
+            );
+          }
+          results[label] = measured;
+        } finally {
+          await stopServer(server.child);
         }
-        results[setup] = measured;
-      } finally {
-        await stopServer(server.child);
-        if (prefix) await dropPrefix(config.redis.url, prefix);
       }
+      if (prefix) await dropPrefix(config.redis.url, prefix);
     }
   } finally {
     await rm(modelsDir, { recursive: true, force: true });
@@ -236,6 +246,7 @@ async function main(): Promise<void> {
       rank: RANK,
       k: K,
       connections: CONNECTIONS,
+      workers: WORKERS,
       duration_s: DURATION_S,
       warmup_s: WARMUP_S,
       scenarios: Object.fromEntries(SCENARIOS.map((s) => [s.name, `/recommend/{random user}${s.query}`])),

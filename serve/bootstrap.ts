@@ -9,7 +9,7 @@ import { describeError } from '../lib/errors.ts';
 import type { Logger } from '../lib/observability/logger.ts';
 import { createMetrics } from '../lib/observability/metrics.ts';
 import { initTracing } from '../lib/observability/tracing.ts';
-import { latestBundle, listBundles } from '../lib/stores/bundle.ts';
+import { BundleReader, latestBundle, listBundles } from '../lib/stores/bundle.ts';
 import {
   createEventBus,
   createFeatureStore,
@@ -24,9 +24,13 @@ import { listen } from './server.ts';
 import { ShutdownSequence } from './shutdown.ts';
 
 /**
- * Loads a model into the stores when they do not serve one yet: the version the feature store
- * already points at when its bundle is on disk (a shared Redis with an in-process index), else the
- * newest bundle. Returns the version serving afterwards.
+ * Loads a model into the stores when they do not serve one yet, and returns the version serving
+ * afterwards:
+ * - the feature store points at a version the index lacks (a shared Redis next to this process's
+ *   in-process index): only the items of that version's bundle are loaded into the index, so API
+ *   processes starting together never rewrite the shared store;
+ * - the feature store has no version (in-process stores start empty): the newest bundle in
+ *   `modelsDir` is published into both.
  */
 export async function ensureModelLoaded(
   featureStore: FeatureStore,
@@ -39,15 +43,25 @@ export async function ensureModelLoaded(
     vectorIndex.listVersions(),
   ]);
   if (current !== null && indexVersions.includes(current)) return current;
-  const bundles = await listBundles(modelsDir);
-  const bundleDir =
-    current !== null && bundles.includes(current) ? join(modelsDir, current) : await latestBundle(modelsDir);
+  if (current !== null) {
+    const bundles = await listBundles(modelsDir);
+    if (!bundles.includes(current)) {
+      logger.warn(
+        { version: current, modelsDir },
+        'the active version has no bundle in MODELS_DIR to fill the vector index from',
+      );
+      return current;
+    }
+    await loadIndexFromBundle(vectorIndex, join(modelsDir, current), logger);
+    return current;
+  }
+  const bundleDir = await latestBundle(modelsDir);
   if (bundleDir === null) {
     logger.warn(
       { modelsDir },
       'no model is published and MODELS_DIR has no bundle; /recommend answers 503 until one is',
     );
-    return current;
+    return null;
   }
   const result = await publishVersion({ featureStore, vectorIndex, bundleDir, logger });
   logger.info(
@@ -55,6 +69,28 @@ export async function ensureModelLoaded(
     'model loaded',
   );
   return result.version;
+}
+
+/** Fills the vector index with one bundle's items and activates that version there. */
+async function loadIndexFromBundle(
+  vectorIndex: VectorIndex,
+  bundleDir: string,
+  logger: Logger,
+): Promise<void> {
+  const started = performance.now();
+  const bundle = await BundleReader.open(bundleDir);
+  const { version, rank } = bundle.info;
+  await vectorIndex.createVersion(version, rank);
+  let items = 0;
+  for await (const points of bundle.items()) {
+    await vectorIndex.upsert(version, points);
+    items += points.length;
+  }
+  await vectorIndex.activateVersion(version);
+  logger.info(
+    { version, items, ms: Math.round(performance.now() - started) },
+    'vector index loaded from the bundle',
+  );
 }
 
 export async function startApi(config: Config, logger: Logger) {

@@ -7,9 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.ts';
+import { wrapMethods } from '../lib/observability/instrument.ts';
 import { createLogger } from '../lib/observability/logger.ts';
+import { EmbeddedVectorIndex } from '../lib/stores/embedded/vector-index.ts';
 import { syntheticBundle } from '../lib/stores/fixtures.ts';
-import { startApi } from './bootstrap.ts';
+import { MemoryFeatureStore } from '../lib/stores/memory/feature-store.ts';
+import { ensureModelLoaded, startApi } from './bootstrap.ts';
 import { listen } from './server.ts';
 import { ShutdownSequence } from './shutdown.ts';
 
@@ -113,6 +116,31 @@ describe('API process', () => {
       expect(await api.shutdown.run()).toBe(true);
     }
     await expect(fetch(`${api.url}/health/live`)).rejects.toThrow();
+  });
+
+  it('fills only the vector index when the feature store already serves a version', async () => {
+    const featureStore = new MemoryFeatureStore();
+    const first = new EmbeddedVectorIndex();
+    expect(await ensureModelLoaded(featureStore, first, modelsDir, silent)).toBe('v20200922-000000');
+    const writes: string[] = [];
+    const watched = wrapMethods(featureStore, (method, original) =>
+      method.startsWith('put') || method.startsWith('activate')
+        ? (...args) => {
+            writes.push(method);
+            return original(...args);
+          }
+        : undefined,
+    );
+    const second = new EmbeddedVectorIndex();
+    expect(await ensureModelLoaded(watched, second, modelsDir, silent)).toBe('v20200922-000000');
+    expect(writes).toEqual([]);
+    expect(await second.activeVersion()).toBe('v20200922-000000');
+    expect(await second.count('v20200922-000000')).toBe(400);
+    const empty = await mkdtemp(join(tmpdir(), 'api-no-models-'));
+    expect(
+      await ensureModelLoaded(new MemoryFeatureStore(), new EmbeddedVectorIndex(), empty, silent),
+    ).toBeNull();
+    await rm(empty, { recursive: true });
   });
 
   it('npm run serve stops on SIGTERM in reverse start-up order and exits 0', async () => {
