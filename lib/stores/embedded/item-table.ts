@@ -17,6 +17,7 @@ import {
   orInto,
   setBit,
 } from './bitset.ts';
+import type { Partitioning } from './partitions.ts';
 
 export const FILTER_FIELDS: readonly FilterField[] = ['product_group_name', 'product_type_name'];
 
@@ -32,15 +33,31 @@ export class ItemTable {
   readonly ids: Int32Array;
   readonly vectors: Float32Array;
   readonly payloads: ItemMetadata[];
+  /** Cells for pruned search (rows are stored cell by cell), or null for a plain scan. */
+  readonly partitions: Partitioning | null;
+  /** Largest item norm, for float rounding slack in bounds. */
+  readonly maxNorm: number;
   private readonly rowById = new Map<number, number>();
   private readonly valueBits = new Map<FilterField, Map<string, Bitset>>();
 
-  constructor(dimension: number, rows: TableRows) {
+  /**
+   * `rows` must already be in the partitions' order (see `permuteRows`) when `partitions` is
+   * given.
+   */
+  constructor(dimension: number, rows: TableRows, partitions: Partitioning | null = null) {
     this.dimension = dimension;
     this.size = rows.ids.length;
     this.ids = rows.ids;
     this.vectors = rows.vectors;
     this.payloads = rows.payloads;
+    this.partitions = partitions;
+    let maxNorm = 0;
+    for (let row = 0; row < this.size; row++) {
+      let s = 0;
+      for (let j = 0; j < dimension; j++) s += this.vectors[row * dimension + j]! ** 2;
+      if (s > maxNorm) maxNorm = s;
+    }
+    this.maxNorm = Math.sqrt(maxNorm);
     for (let row = 0; row < this.size; row++) this.rowById.set(this.ids[row]!, row);
     for (const field of FILTER_FIELDS) {
       const byValue = new Map<string, Bitset>();
@@ -106,4 +123,19 @@ export class ItemTable {
     }
     return bits;
   }
+}
+
+/** Rows reordered so that `out[newRow] = rows[order[newRow]]`. */
+export function permuteRows(rows: TableRows, order: Int32Array, dimension: number): TableRows {
+  const n = order.length;
+  const ids = new Int32Array(n);
+  const vectors = new Float32Array(n * dimension);
+  const payloads: ItemMetadata[] = new Array(n);
+  for (let row = 0; row < n; row++) {
+    const old = order[row]!;
+    ids[row] = rows.ids[old]!;
+    vectors.set(rows.vectors.subarray(old * dimension, (old + 1) * dimension), row * dimension);
+    payloads[row] = rows.payloads[old]!;
+  }
+  return { ids, vectors, payloads };
 }

@@ -1,8 +1,139 @@
-import { vectorIndexConformance } from '../conformance/vector-index.ts';
+import { describe, expect, it } from 'vitest';
+import { payloadFor, vectorIndexConformance } from '../conformance/vector-index.ts';
+import { gaussianVector, type Random, seededRandom } from '../random.ts';
+import type { SearchFilter } from '../vector-index.ts';
+import { ItemTable, permuteRows, type TableRows } from './item-table.ts';
+import { buildPartitions, buildPartitionsSync } from './partitions.ts';
+import { scanTopK } from './scan.ts';
+import { type SearchStats, searchTopK } from './search.ts';
 import { EmbeddedVectorIndex } from './vector-index.ts';
 
 vectorIndexConformance('embedded', async () => {
   const index = new EmbeddedVectorIndex();
   await index.start();
   return index;
+});
+
+// The same contract with the partition index forced on even for the suite's small data sets.
+vectorIndexConformance('embedded, partitioned', async () => {
+  const index = new EmbeddedVectorIndex({ partitions: { minItems: 1, cells: 12 } });
+  await index.start();
+  return index;
+});
+
+const GROUPS = ['Garment Upper body', 'Garment Lower body', 'Shoes', 'Accessories'];
+
+/** Data shapes: isotropic noise, tight clusters with popularity-scaled norms, and duplicates. */
+function dataset(
+  kind: 'random' | 'clustered' | 'duplicates',
+  n: number,
+  d: number,
+  random: Random,
+): TableRows {
+  const centres = Array.from({ length: 20 }, () => gaussianVector(random, d));
+  const vectors = new Float32Array(n * d);
+  const payloads = [];
+  for (let i = 0; i < n; i++) {
+    let v: Float32Array;
+    if (kind === 'random') v = gaussianVector(random, d);
+    else if (kind === 'clustered') {
+      const c = centres[random.int(centres.length)]!;
+      const pop = Math.exp(random.gaussian() * 0.6);
+      v = c.map((x) => (x + random.gaussian() * 0.1) * pop);
+    } else v = centres[i % 3]!.slice(); // many exact ties
+    vectors.set(v, i * d);
+    payloads.push(payloadFor(i, GROUPS[i % GROUPS.length]!, i % 3 === 0 ? 'Boots' : 'T-shirt'));
+  }
+  return { ids: Int32Array.from({ length: n }, (_, i) => i), vectors, payloads };
+}
+
+describe('partitioned search', () => {
+  for (const kind of ['random', 'clustered', 'duplicates'] as const) {
+    it(`returns exactly the exhaustive scan's top-k on ${kind} data`, () => {
+      const random = seededRandom(kind.length);
+      const d = 16;
+      const rows = dataset(kind, 4000, d, random);
+      const plain = new ItemTable(d, rows);
+      for (const cells of [1, 7, 63]) {
+        const p = buildPartitionsSync(rows.vectors, 4000, d, { cells, seed: cells });
+        const table = new ItemTable(d, permuteRows(rows, p.order, d), p);
+        const filters: Array<SearchFilter | undefined> = [
+          undefined,
+          { include: { product_group_name: ['Shoes'] } },
+          { include: { product_group_name: ['Shoes', 'Accessories'], product_type_name: ['Boots'] } },
+          { exclude: { product_type_name: ['T-shirt'] }, excludeIds: [1, 2, 3, 10, 11] },
+        ];
+        for (let q = 0; q < 12; q++) {
+          const query = q % 4 === 3 ? new Float32Array(d) : gaussianVector(random, d, 1 + q);
+          for (const k of [1, 40, 160]) {
+            for (const filter of filters) {
+              const got = searchTopK(table, query, k, table.eligibleRows(filter)).map((h) => [
+                table.ids[h.row],
+                h.score,
+              ]);
+              const want = scanTopK(plain, query, k, plain.eligibleRows(filter)).map((h) => [
+                plain.ids[h.row],
+                h.score,
+              ]);
+              expect(got).toEqual(want);
+            }
+          }
+        }
+      }
+    });
+  }
+
+  it('prunes most of a clustered catalogue for an unfiltered top-k', () => {
+    const random = seededRandom(99);
+    const d = 32;
+    const rows = dataset('clustered', 20_000, d, random);
+    const p = buildPartitionsSync(rows.vectors, 20_000, d, {});
+    const table = new ItemTable(d, permuteRows(rows, p.order, d), p);
+    const stats: SearchStats = { cellsVisited: 0, rowsScored: 0 };
+    let scored = 0;
+    for (let q = 0; q < 20; q++) {
+      const query = rows.vectors.slice(q * 997 * d, (q * 997 + 1) * d);
+      searchTopK(table, query, 40, null, stats);
+      scored += stats.rowsScored;
+    }
+    expect(scored / 20).toBeLessThan(20_000 / 10);
+  });
+
+  it('builds the same partitions synchronously and in slices', async () => {
+    const random = seededRandom(5);
+    const rows = dataset('clustered', 3000, 8, random);
+    const sync = buildPartitionsSync(rows.vectors, 3000, 8, { seed: 3 });
+    const sliced = await buildPartitions(rows.vectors, 3000, 8, { seed: 3, yieldEveryMs: 0 });
+    expect(sliced.order).toEqual(sync.order);
+    expect(sliced.axes).toEqual(sync.axes);
+    expect(sync.cells).toBeGreaterThan(10);
+    const starts = Array.from(sync.cellStart);
+    expect(starts[0]).toBe(0);
+    expect(starts.at(-1)).toBe(3000);
+  });
+});
+
+describe('EmbeddedVectorIndex', () => {
+  it('indexes a version on activation and serves upserts made after it', async () => {
+    const index = new EmbeddedVectorIndex({ partitions: { minItems: 100 } });
+    await index.start();
+    const random = seededRandom(8);
+    await index.createVersion('v1', 8);
+    const rows = dataset('clustered', 500, 8, random);
+    await index.upsert(
+      'v1',
+      Array.from({ length: 500 }, (_, i) => ({
+        id: i,
+        vector: rows.vectors.slice(i * 8, i * 8 + 8),
+        payload: rows.payloads[i]!,
+      })),
+    );
+    await index.activateVersion('v1');
+    expect(index.table().partitions).not.toBeNull();
+    const query = gaussianVector(random, 8);
+    const best = new Float32Array(query.map((x) => x * 100));
+    await index.upsert('v1', [{ id: 9999, vector: best, payload: payloadFor(9999, 'Shoes', 'Boots') }]);
+    const [hit] = await index.search({ vector: query, k: 1 });
+    expect(hit?.id).toBe(9999);
+  });
 });

@@ -12,11 +12,20 @@ import type { Logger } from '../../observability/logger.ts';
 import type { ItemMetadata } from '../types.ts';
 import type { ItemPoint, RetrieveOptions, SearchHit, SearchRequest, VectorIndex } from '../vector-index.ts';
 import { assertVersionName } from '../version-name.ts';
-import { ItemTable } from './item-table.ts';
-import { scanTopK } from './scan.ts';
+import { ItemTable, permuteRows, type TableRows } from './item-table.ts';
+import {
+  buildPartitions,
+  buildPartitionsSync,
+  MIN_ITEMS_TO_PARTITION,
+  type Partitioning,
+  type PartitionOptions,
+} from './partitions.ts';
+import { searchTopK } from './search.ts';
 
 export interface EmbeddedVectorIndexOptions {
   logger?: Logger;
+  /** Tuning of the partition index built for versions of 2,048 items or more. */
+  partitions?: PartitionOptions;
 }
 
 const MAX_ITEM_ID = 0x7fffffff;
@@ -25,8 +34,13 @@ class Collection {
   readonly dimension: number;
   private readonly points = new Map<number, { vector: Float32Array; payload: ItemMetadata }>();
   private table: ItemTable | null = null;
+  /** Bumped by every upsert, so a build that raced with one is not installed. */
+  private generation = 0;
 
-  constructor(dimension: number) {
+  constructor(
+    dimension: number,
+    private readonly partitionOptions: PartitionOptions,
+  ) {
     this.dimension = dimension;
   }
 
@@ -51,12 +65,42 @@ class Collection {
         payload: Object.freeze({ ...point.payload }),
       });
     }
-    if (points.length > 0) this.table = null;
+    if (points.length > 0) {
+      this.table = null;
+      this.generation++;
+    }
   }
 
-  /** The search snapshot, rebuilt when points changed since the last one. */
+  /** The search snapshot, built now (blocking) if points changed since the last one. */
   snapshot(): ItemTable {
     if (this.table) return this.table;
+    const rows = this.rows();
+    const partitions =
+      rows.ids.length >= (this.partitionOptions.minItems ?? MIN_ITEMS_TO_PARTITION)
+        ? buildPartitionsSync(rows.vectors, rows.ids.length, this.dimension, this.partitionOptions)
+        : null;
+    this.table = this.tableFrom(rows, partitions);
+    return this.table;
+  }
+
+  /** Builds the snapshot without blocking the event loop for long (activation path). */
+  async prepare(): Promise<ItemTable> {
+    for (;;) {
+      if (this.table) return this.table;
+      const generation = this.generation;
+      const rows = this.rows();
+      const partitions =
+        rows.ids.length >= (this.partitionOptions.minItems ?? MIN_ITEMS_TO_PARTITION)
+          ? await buildPartitions(rows.vectors, rows.ids.length, this.dimension, this.partitionOptions)
+          : null;
+      if (generation === this.generation) {
+        this.table = this.tableFrom(rows, partitions);
+        return this.table;
+      }
+    }
+  }
+
+  private rows(): TableRows {
     const n = this.points.size;
     const d = this.dimension;
     const ids = new Int32Array(n);
@@ -69,8 +113,12 @@ class Collection {
       payloads[row] = point.payload;
       row++;
     }
-    this.table = new ItemTable(d, { ids, vectors, payloads });
-    return this.table;
+    return { ids, vectors, payloads };
+  }
+
+  private tableFrom(rows: TableRows, partitions: Partitioning | null): ItemTable {
+    if (!partitions) return new ItemTable(this.dimension, rows);
+    return new ItemTable(this.dimension, permuteRows(rows, partitions.order, this.dimension), partitions);
   }
 }
 
@@ -80,9 +128,11 @@ export class EmbeddedVectorIndex implements VectorIndex {
   private active: string | null = null;
   private closed = false;
   private readonly logger: Logger | undefined;
+  private readonly partitionOptions: PartitionOptions;
 
   constructor(options: EmbeddedVectorIndexOptions = {}) {
     this.logger = options.logger;
+    this.partitionOptions = options.partitions ?? {};
   }
 
   async start(): Promise<void> {
@@ -112,7 +162,7 @@ export class EmbeddedVectorIndex implements VectorIndex {
       }
       return;
     }
-    this.collections.set(version, new Collection(dimension));
+    this.collections.set(version, new Collection(dimension, this.partitionOptions));
   }
 
   async upsert(version: string, points: ItemPoint[]): Promise<void> {
@@ -130,11 +180,18 @@ export class EmbeddedVectorIndex implements VectorIndex {
     const collection = this.collection(version);
     // Build the search snapshot before the switch, so the first search after it is fast.
     const started = performance.now();
-    collection.snapshot();
-    this.logger?.debug(
-      { version, items: collection.count, ms: Math.round(performance.now() - started) },
+    const table = await collection.prepare();
+    this.logger?.info(
+      {
+        version,
+        items: table.size,
+        cells: table.partitions?.cells ?? 0,
+        ms: Math.round(performance.now() - started),
+      },
       'vector index snapshot built',
     );
+    this.assertOpen();
+    this.collection(version);
     this.active = version;
   }
 
@@ -168,7 +225,7 @@ export class EmbeddedVectorIndex implements VectorIndex {
     }
     if (request.k === 0 || table.size === 0) return [];
     const eligible = table.eligibleRows(request.filter);
-    const top = scanTopK(table, request.vector, request.k, eligible);
+    const top = searchTopK(table, request.vector, request.k, eligible);
     return top.map(({ score, row }) => {
       const hit: SearchHit = { id: table.ids[row]!, score, payload: table.payloads[row]! };
       if (request.withVectors) hit.vector = table.vectorAt(row);
@@ -191,8 +248,8 @@ export class EmbeddedVectorIndex implements VectorIndex {
     return out;
   }
 
-  /** The snapshot of `version`, or of the active version when none is named. */
-  private table(version: string | undefined): ItemTable {
+  /** The search snapshot of `version`, or of the active version (benchmarks, diagnostics). */
+  table(version?: string): ItemTable {
     this.assertOpen();
     const name = version ?? this.active;
     if (name === null) {

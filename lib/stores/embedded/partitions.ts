@@ -1,0 +1,325 @@
+/**
+ * Partitioning for exact maximum-inner-product search with pruning.
+ *
+ * Items are clustered by direction (spherical k-means on a sample; every item then goes to the
+ * cell whose unit axis a it has the largest inner product with) and stored cell by cell. Each
+ * item x splits into a part along its cell's axis and a part across it: x = (x·a)·a + x⊥. For
+ * a query q with q·a = t and |q − t·a| = s, Cauchy-Schwarz on the across parts gives
+ *
+ *     q·x = t·(x·a) + (q − t·a)·x⊥ ≤ t·(x·a) + s·|x⊥|,
+ *
+ * and over a whole cell ≤ max(t·alongMax, t·alongMin) + s·acrossMax. Ranked by norm, ALS item
+ * vectors of a cell fan out along its axis (popular items are long), which a ball around a
+ * centroid fits badly and this cylinder fits well.
+ *
+ * A search visits cells in decreasing order of their bound and stops when the next bound cannot
+ * beat the current k-th best score; inside a cell, members are sorted by x·a descending, so the
+ * bound also ends a cell early, and a per-member bound skips most dot products. Nothing that
+ * could enter the top k is skipped, so results are exact; how much is skipped depends on how
+ * clustered the vectors are (the benchmark reports it).
+ *
+ * The build is deterministic for a given seed. It is written as a generator so it can run in
+ * slices that yield to the event loop (activation) or in one go (a search that needs it now).
+ * Cell assignment need not be the true nearest axis for correctness (bounds are computed from
+ * the actual members), so items are assigned through a two-level search over the axes.
+ */
+import { seededRandom } from '../random.ts';
+
+export interface Partitioning {
+  /** Cell count (cells are non-empty). */
+  cells: number;
+  /** New row order: `order[newRow] = oldRow`. */
+  order: Int32Array;
+  /** Row range of cell c: [cellStart[c], cellStart[c + 1]). */
+  cellStart: Int32Array;
+  /** Unit axis of each cell, cells × dimension, float64. */
+  axes: Float64Array;
+  /** x·a of each row (new order), descending within a cell. */
+  along: Float64Array;
+  /** |x − (x·a)·a| of each row (new order). */
+  across: Float64Array;
+  alongMax: Float64Array;
+  alongMin: Float64Array;
+  acrossMax: Float64Array;
+}
+
+export interface PartitionOptions {
+  /** Target cell count. @default ≈ √n, at most 1024 */
+  cells?: number;
+  /** Points k-means trains on. @default 24 × cells */
+  sampleSize?: number;
+  /** Lloyd iterations on the sample. @default 6 */
+  iterations?: number;
+  /** @default 1 */
+  seed?: number;
+  /** Yield to the event loop after this much continuous work (async build). @default 20 */
+  yieldEveryMs?: number;
+  /** Smallest collection that gets partitions; smaller ones are scanned. @default 2048 */
+  minItems?: number;
+}
+
+export const MIN_ITEMS_TO_PARTITION = 2048;
+
+export function defaultCellCount(n: number): number {
+  return Math.max(1, Math.min(1024, Math.round(Math.sqrt(n))));
+}
+
+const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Builds without blocking the event loop for more than `yieldEveryMs` at a time. */
+export async function buildPartitions(
+  vectors: Float32Array,
+  n: number,
+  d: number,
+  options: PartitionOptions = {},
+): Promise<Partitioning> {
+  const yieldEveryMs = options.yieldEveryMs ?? 20;
+  const steps = partitionSteps(vectors, n, d, options);
+  let sliceStart = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() - sliceStart >= yieldEveryMs) {
+      await yieldNow();
+      sliceStart = performance.now();
+    }
+  }
+}
+
+/** Builds in one go (when a search needs the index right now). */
+export function buildPartitionsSync(
+  vectors: Float32Array,
+  n: number,
+  d: number,
+  options: PartitionOptions = {},
+): Partitioning {
+  const steps = partitionSteps(vectors, n, d, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Index in `candidates` (or 0..k-1) of the axis with the largest inner product with a row. */
+function bestAxis(
+  vectors: ArrayLike<number>,
+  base: number,
+  d: number,
+  axes: Float64Array,
+  k: number,
+  candidates?: Int32Array,
+): number {
+  let best = 0;
+  let bestScore = Number.NEGATIVE_INFINITY;
+  const count = candidates ? candidates.length : k;
+  for (let i = 0; i < count; i++) {
+    const c = candidates ? candidates[i]! : i;
+    const cb = c * d;
+    let s = 0;
+    for (let j = 0; j < d; j++) s += vectors[base + j]! * axes[cb + j]!;
+    if (s > bestScore) {
+      bestScore = s;
+      best = c;
+    }
+  }
+  return best;
+}
+
+/** Normalises each d-long row of `m` in place; zero rows stay zero. */
+function normaliseRows(m: Float64Array, rows: number, d: number): void {
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += m[r * d + j]! ** 2;
+    if (s === 0) continue;
+    const inv = 1 / Math.sqrt(s);
+    for (let j = 0; j < d; j++) m[r * d + j]! *= inv;
+  }
+}
+
+/**
+ * Spherical k-means over the rows listed in `sample` of `data`: returns k unit axes. Empty
+ * cells restart at a random sample row. Yields between passes.
+ */
+function* sphericalKMeans(
+  data: ArrayLike<number>,
+  sample: Int32Array,
+  d: number,
+  k: number,
+  iterations: number,
+  random: ReturnType<typeof seededRandom>,
+): Generator<void, Float64Array, void> {
+  const axes = new Float64Array(k * d);
+  for (let c = 0; c < k; c++) {
+    const base = sample[c % sample.length]! * d;
+    for (let j = 0; j < d; j++) axes[c * d + j] = data[base + j]!;
+  }
+  normaliseRows(axes, k, d);
+  const assignment = new Int32Array(sample.length).fill(-1);
+  const sums = new Float64Array(k * d);
+  const counts = new Int32Array(k);
+  for (let iteration = 0; iteration < iterations; iteration++) {
+    let changed = 0;
+    for (let s = 0; s < sample.length; s++) {
+      const c = bestAxis(data, sample[s]! * d, d, axes, k);
+      if (c !== assignment[s]) changed++;
+      assignment[s] = c;
+      if ((s & 127) === 0) yield;
+    }
+    sums.fill(0);
+    counts.fill(0);
+    for (let s = 0; s < sample.length; s++) {
+      const c = assignment[s]!;
+      const base = sample[s]! * d;
+      let norm = 0;
+      for (let j = 0; j < d; j++) norm += data[base + j]! ** 2;
+      if (norm === 0) continue;
+      const inv = 1 / Math.sqrt(norm);
+      counts[c]!++;
+      for (let j = 0; j < d; j++) sums[c * d + j]! += data[base + j]! * inv;
+    }
+    for (let c = 0; c < k; c++) {
+      if (counts[c] === 0) {
+        const base = sample[random.int(sample.length)]! * d;
+        for (let j = 0; j < d; j++) sums[c * d + j] = data[base + j]!;
+      }
+    }
+    axes.set(sums);
+    normaliseRows(axes, k, d);
+    if (changed === 0) break;
+  }
+  return axes;
+}
+
+/** The build as a generator that yields at points where it may pause. */
+function* partitionSteps(
+  vectors: Float32Array,
+  n: number,
+  d: number,
+  options: PartitionOptions,
+): Generator<void, Partitioning, void> {
+  const random = seededRandom(options.seed ?? 1);
+  const k = Math.max(1, Math.min(n, options.cells ?? defaultCellCount(n)));
+  const assignment = new Int32Array(n);
+
+  if (k > 1) {
+    // Train on a random sample of rows (partial Fisher-Yates).
+    const sampleSize = Math.max(k, Math.min(n, options.sampleSize ?? 24 * k));
+    const pool = Int32Array.from({ length: n }, (_, i) => i);
+    for (let i = 0; i < sampleSize; i++) {
+      const j = i + random.int(n - i);
+      const t = pool[i]!;
+      pool[i] = pool[j]!;
+      pool[j] = t;
+    }
+    const axes = yield* sphericalKMeans(
+      vectors,
+      pool.subarray(0, sampleSize),
+      d,
+      k,
+      options.iterations ?? 6,
+      random,
+    );
+
+    // Two-level assignment: group the axes, then search only the best groups' axes.
+    const groups = Math.max(1, Math.round(Math.sqrt(k)));
+    const groupAxes = yield* sphericalKMeans(
+      axes,
+      Int32Array.from({ length: k }, (_, i) => i),
+      d,
+      groups,
+      10,
+      random,
+    );
+    const members: number[][] = Array.from({ length: groups }, () => []);
+    for (let c = 0; c < k; c++) members[bestAxis(axes, c * d, d, groupAxes, groups)]!.push(c);
+    const probe = Math.min(groups, 3);
+    const groupScores = new Float64Array(groups);
+    const candidates = new Int32Array(k);
+    for (let row = 0; row < n; row++) {
+      const base = row * d;
+      for (let g = 0; g < groups; g++) {
+        let s = 0;
+        for (let j = 0; j < d; j++) s += vectors[base + j]! * groupAxes[g * d + j]!;
+        groupScores[g] = s;
+      }
+      let count = 0;
+      for (let p = 0; p < probe; p++) {
+        let best = 0;
+        for (let g = 1; g < groups; g++) if (groupScores[g]! > groupScores[best]!) best = g;
+        groupScores[best] = Number.NEGATIVE_INFINITY;
+        for (const c of members[best]!) candidates[count++] = c;
+      }
+      assignment[row] = count === 0 ? 0 : bestAxis(vectors, base, d, axes, k, candidates.subarray(0, count));
+      if ((row & 255) === 0) yield;
+    }
+  }
+
+  // Final axes: the normalised mean direction of each cell's members; empty cells are dropped.
+  const sums = new Float64Array(k * d);
+  const counts = new Int32Array(k);
+  for (let row = 0; row < n; row++) {
+    const c = assignment[row]!;
+    counts[c]!++;
+    const base = row * d;
+    let norm = 0;
+    for (let j = 0; j < d; j++) norm += vectors[base + j]! ** 2;
+    if (norm === 0) continue;
+    const inv = 1 / Math.sqrt(norm);
+    for (let j = 0; j < d; j++) sums[c * d + j]! += vectors[base + j]! * inv;
+  }
+  const remap = new Int32Array(k).fill(-1);
+  let cells = 0;
+  for (let c = 0; c < k; c++) if (counts[c]! > 0) remap[c] = cells++;
+  const axes = new Float64Array(cells * d);
+  const cellStart = new Int32Array(cells + 1);
+  for (let c = 0; c < k; c++) {
+    const m = remap[c]!;
+    if (m < 0) continue;
+    let norm = 0;
+    for (let j = 0; j < d; j++) norm += sums[c * d + j]! ** 2;
+    // A cell of zero vectors has no direction: any unit axis will do.
+    if (norm === 0) axes[m * d] = 1;
+    else for (let j = 0; j < d; j++) axes[m * d + j] = sums[c * d + j]! / Math.sqrt(norm);
+    cellStart[m + 1] = counts[c]!;
+  }
+  for (let m = 0; m < cells; m++) cellStart[m + 1]! += cellStart[m]!;
+  yield;
+
+  // Along and across parts of every row, relative to its cell's axis.
+  const rowAlong = new Float64Array(n);
+  const rowAcross = new Float64Array(n);
+  for (let row = 0; row < n; row++) {
+    const m = remap[assignment[row]!]!;
+    assignment[row] = m;
+    const base = row * d;
+    const ab = m * d;
+    let a = 0;
+    for (let j = 0; j < d; j++) a += vectors[base + j]! * axes[ab + j]!;
+    // Computed from the differences (not |x|² − a²), so no cancellation shrinks it.
+    let p = 0;
+    for (let j = 0; j < d; j++) p += (vectors[base + j]! - a * axes[ab + j]!) ** 2;
+    rowAlong[row] = a;
+    rowAcross[row] = Math.sqrt(p);
+    if ((row & 1023) === 0) yield;
+  }
+
+  // Rows by (cell, along descending, old row); per-cell extremes.
+  const order = Int32Array.from({ length: n }, (_, i) => i).sort(
+    (x, y) => assignment[x]! - assignment[y]! || rowAlong[y]! - rowAlong[x]! || x - y,
+  );
+  const along = new Float64Array(n);
+  const across = new Float64Array(n);
+  const alongMax = new Float64Array(cells).fill(Number.NEGATIVE_INFINITY);
+  const alongMin = new Float64Array(cells).fill(Number.POSITIVE_INFINITY);
+  const acrossMax = new Float64Array(cells);
+  for (let row = 0; row < n; row++) {
+    const old = order[row]!;
+    const m = assignment[old]!;
+    along[row] = rowAlong[old]!;
+    across[row] = rowAcross[old]!;
+    if (along[row]! > alongMax[m]!) alongMax[m] = along[row]!;
+    if (along[row]! < alongMin[m]!) alongMin[m] = along[row]!;
+    if (across[row]! > acrossMax[m]!) acrossMax[m] = across[row]!;
+  }
+  return { cells, order, cellStart, axes, along, across, alongMax, alongMin, acrossMax };
+}

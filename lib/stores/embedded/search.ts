@@ -1,0 +1,89 @@
+/**
+ * Exact top-k by inner product over an ItemTable, pruned by its partitions when it has them
+ * (see partitions.ts for the bound). The bit test of the filter and the dot product are inlined
+ * in the loops; this is the hot path of every recommendation.
+ */
+import { anyInRange } from './bitset.ts';
+import type { ItemTable } from './item-table.ts';
+import { scanTopK } from './scan.ts';
+import { TopK } from './top-k.ts';
+
+export interface SearchStats {
+  cellsVisited: number;
+  rowsScored: number;
+}
+
+/**
+ * Relative slack added to every bound before it is compared with the k-th score: the bound and
+ * the scores are float64 sums of float32 products whose rounding differs, and a bound must never
+ * come out below a score it should cover.
+ */
+const BOUND_SLACK = 1e-9;
+
+export function searchTopK(
+  table: ItemTable,
+  query: Float32Array,
+  k: number,
+  eligible: Uint32Array | null,
+  stats?: SearchStats,
+): Array<{ score: number; row: number }> {
+  const p = table.partitions;
+  if (p === null) return scanTopK(table, query, k, eligible);
+  const d = table.dimension;
+  const { vectors, ids } = table;
+  const { axes, along, across, alongMax, alongMin, acrossMax, cellStart, cells } = p;
+
+  let qq = 0;
+  for (let j = 0; j < d; j++) qq += query[j]! * query[j]!;
+  const slack = BOUND_SLACK * Math.sqrt(qq) * (table.maxNorm + 1) + 1e-12;
+
+  // Per cell: t = q·a, s = |q − t·a| (rounded up), and the cell bound; best bound first.
+  const t = new Float64Array(cells);
+  const s = new Float64Array(cells);
+  const bound = new Float64Array(cells);
+  for (let c = 0; c < cells; c++) {
+    let dotA = 0;
+    const base = c * d;
+    for (let j = 0; j < d; j++) dotA += query[j]! * axes[base + j]!;
+    const perp = Math.sqrt(Math.max(0, qq - dotA * dotA) + qq * 1e-12);
+    t[c] = dotA;
+    s[c] = perp;
+    bound[c] = (dotA >= 0 ? dotA * alongMax[c]! : dotA * alongMin[c]!) + perp * acrossMax[c]! + slack;
+  }
+  const visitOrder = Int32Array.from({ length: cells }, (_, i) => i).sort((a, b) => bound[b]! - bound[a]!);
+
+  const heap = new TopK(Math.min(k, table.size));
+  let cellsVisited = 0;
+  let rowsScored = 0;
+  for (let v = 0; v < cells; v++) {
+    const c = visitOrder[v]!;
+    if (heap.full && bound[c]! < heap.threshold) break;
+    const start = cellStart[c]!;
+    const end = cellStart[c + 1]!;
+    if (eligible !== null && !anyInRange(eligible, start, end)) continue;
+    cellsVisited++;
+    const tc = t[c]!;
+    const sc = s[c]!;
+    // Rows are sorted by along descending: with t ≥ 0 the bound only falls from here on.
+    const tail = tc >= 0 ? sc * acrossMax[c]! + slack : Number.POSITIVE_INFINITY;
+    for (let row = start; row < end; row++) {
+      if (eligible !== null && (eligible[row >>> 5]! & (1 << (row & 31))) === 0) continue;
+      if (heap.full) {
+        const threshold = heap.threshold;
+        const a = tc * along[row]!;
+        if (a + tail < threshold) break;
+        if (a + sc * across[row]! + slack < threshold) continue;
+      }
+      const base = row * d;
+      let score = 0;
+      for (let j = 0; j < d; j++) score += query[j]! * vectors[base + j]!;
+      rowsScored++;
+      heap.push(score, row, ids[row]!);
+    }
+  }
+  if (stats) {
+    stats.cellsVisited = cellsVisited;
+    stats.rowsScored = rowsScored;
+  }
+  return heap.sorted();
+}
