@@ -26,40 +26,50 @@ export function mmrSelect(candidates: readonly MmrCandidate[], k: number, lambda
   const byScore = rankByScore(candidates);
   if (lambda === 1 || take <= 1) return byScore.slice(0, take);
 
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  for (const c of candidates) {
-    if (c.score < min) min = c.score;
-    if (c.score > max) max = c.score;
+  // Unit vectors packed in score order into one typed array, so each similarity is a dot product
+  // over contiguous memory; relevance rescaled to [0, 1] once.
+  const dim = candidates[0]!.vector.length;
+  const unit = new Float64Array(n * dim);
+  const relevance = new Float64Array(n);
+  const top = candidates[byScore[0]!]!.score;
+  const span = top - candidates[byScore[n - 1]!]!.score;
+  for (let r = 0; r < n; r++) {
+    const candidate = candidates[byScore[r]!]!;
+    const v = candidate.vector;
+    let sum = 0;
+    for (let j = 0; j < dim; j++) sum += v[j]! * v[j]!;
+    const scale = sum > 0 ? 1 / Math.sqrt(sum) : 0;
+    const offset = r * dim;
+    for (let j = 0; j < dim; j++) unit[offset + j] = v[j]! * scale;
+    relevance[r] = span > 0 ? 1 - (top - candidate.score) / span : 1;
   }
-  const span = max - min;
-  const norms = new Float64Array(n);
-  for (let i = 0; i < n; i++) norms[i] = vectorNorm(candidates[i]!.vector);
 
-  // Highest similarity of each remaining candidate to the selection; -Infinity marks "taken".
-  const redundancy = new Float64Array(n);
+  // Highest similarity of each remaining candidate (by rank) to the picks so far.
+  const redundancy = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
   const taken = new Uint8Array(n);
-  const chosen: number[] = [];
-  let last = -1;
+  const chosen: number[] = [byScore[0]!];
+  taken[0] = 1;
+  let last = 0;
+  const diversityWeight = 1 - lambda;
   while (chosen.length < take) {
     let best = -1;
     let bestValue = Number.NEGATIVE_INFINITY;
+    const lastOffset = last * dim;
     // Walk in score order so the first candidate with the best value also has the best score.
-    for (const i of byScore) {
-      if (taken[i] === 1) continue;
-      if (last >= 0) {
-        const sim = cosineWithNorms(candidates[i]!.vector, candidates[last]!.vector, norms[i]!, norms[last]!);
-        if (chosen.length === 1 || sim > redundancy[i]!) redundancy[i] = sim;
-      }
-      const relevance = span > 0 ? (candidates[i]!.score - min) / span : 1;
-      const value = lambda * relevance - (1 - lambda) * (chosen.length === 0 ? 0 : redundancy[i]!);
+    for (let r = 1; r < n; r++) {
+      if (taken[r] === 1) continue;
+      const offset = r * dim;
+      let sim = 0;
+      for (let j = 0; j < dim; j++) sim += unit[offset + j]! * unit[lastOffset + j]!;
+      if (sim > redundancy[r]!) redundancy[r] = sim;
+      const value = lambda * relevance[r]! - diversityWeight * redundancy[r]!;
       if (value > bestValue) {
         bestValue = value;
-        best = i;
+        best = r;
       }
     }
     taken[best] = 1;
-    chosen.push(best);
+    chosen.push(byScore[best]!);
     last = best;
   }
   return chosen;
@@ -68,17 +78,4 @@ export function mmrSelect(candidates: readonly MmrCandidate[], k: number, lambda
 function rankByScore(candidates: readonly MmrCandidate[]): number[] {
   const order = Array.from({ length: candidates.length }, (_, i) => i);
   return order.sort((a, b) => candidates[b]!.score - candidates[a]!.score || a - b);
-}
-
-function vectorNorm(v: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!;
-  return Math.sqrt(sum);
-}
-
-function cosineWithNorms(a: ArrayLike<number>, b: ArrayLike<number>, normA: number, normB: number): number {
-  if (normA === 0 || normB === 0) return 0;
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
-  return sum / (normA * normB);
 }
