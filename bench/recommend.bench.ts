@@ -18,7 +18,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -60,6 +60,8 @@ const SCENARIOS: Scenario[] = [
 ];
 
 interface Measurement {
+  /** 1-minute load average of the machine before and after the run (other work competes for the cores). */
+  load_average: [number, number];
   requests_per_s: number;
   latency_ms: { p50: number; p90: number; p99: number; max: number; mean: number };
   requests: number;
@@ -128,6 +130,7 @@ async function check(url: string, scenario: Scenario): Promise<void> {
 }
 
 async function load(url: string, scenario: Scenario, seconds: number): Promise<Measurement> {
+  const loadBefore = loadavg()[0]!;
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
@@ -143,6 +146,7 @@ async function load(url: string, scenario: Scenario, seconds: number): Promise<M
     ],
   });
   return {
+    load_average: [Math.round(loadBefore * 100) / 100, Math.round(loadavg()[0]! * 100) / 100],
     requests_per_s: Math.round(result.requests.average),
     latency_ms: {
       p50: result.latency.p50,
@@ -225,7 +229,7 @@ async function main(): Promise<void> {
             console.log(
               `  ${scenario.name.padEnd(8)} ${String(m.requests_per_s).padStart(6)} req/s  ` +
                 `p50 ${m.latency_ms.p50} ms  p99 ${m.latency_ms.p99} ms  ` +
-                `(errors ${m.errors}, non-2xx ${m.non2xx})`,
+                `(errors ${m.errors}, non-2xx ${m.non2xx}, load ${m.load_average.join(' → ')})`,
             );
           }
           results[label] = measured;
