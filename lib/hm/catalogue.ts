@@ -42,6 +42,8 @@ export interface Catalogue {
   productType: Int16Array;
   colour: Int16Array;
   graphic: Int16Array;
+  /** Latent style 0..STYLES-1 (shared by a product's variants). */
+  style: Uint8Array;
   /** Perceived colour master of each article, as an index into `colourMasters`. */
   colourMaster: Int8Array;
   colourMasters: string[];
@@ -57,6 +59,13 @@ export interface Catalogue {
   productDescriptions: string[];
   productCodes: Int32Array;
 }
+
+/**
+ * Latent styles (think classic, trendy, sporty, romantic): each product has one, each taste
+ * cluster favours some, so clusters buy different articles within the same department. Not a
+ * column of the files; it is what makes "customers like you bought" differ from "everyone bought".
+ */
+export const STYLES = 4;
 
 /** Garment groups whose articles sell for a long time (basics). */
 const LONG_LIFE_GARMENT_GROUPS = new Set([1002, 1017, 1021, 1016]);
@@ -203,6 +212,7 @@ export function buildCatalogue(seed: number, options: CatalogueOptions): Catalog
     productType: new Int16Array(articles),
     colour: new Int16Array(articles),
     graphic: new Int16Array(articles),
+    style: new Uint8Array(articles),
     colourMaster: new Int8Array(articles),
     colourMasters: masterNames,
     listPriceCents: new Int32Array(articles),
@@ -228,6 +238,7 @@ export function buildCatalogue(seed: number, options: CatalogueOptions): Catalog
     const decay = rng.logNormal(Math.log(40), 0.7) * (longLife ? 3 : 1);
     const productAppeal = rng.logNormal(0, 1.0);
     const firstGraphic = graphicSampler.sample(rng);
+    const style = rng.int(STYLES);
     const word = NAME_WORDS[rng.int(NAME_WORDS.length)]!;
     cat.productNames[p] = rng.chance(0.15)
       ? `${word.toUpperCase()} ${typeName}`
@@ -250,6 +261,7 @@ export function buildCatalogue(seed: number, options: CatalogueOptions): Catalog
       cat.productType[a] = ptype;
       cat.colour[a] = colour;
       cat.colourMaster[a] = masterOfColour[colour]!;
+      cat.style[a] = style;
       cat.graphic[a] = rng.chance(0.8) ? firstGraphic : graphicSampler.sample(rng);
       cat.listPriceCents[a] = price;
       cat.launchDay[a] = launchSorted[p]!;

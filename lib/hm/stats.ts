@@ -9,7 +9,7 @@
  * `t_dat` (both real and generated files are), so baskets are complete when the day changes.
  */
 import { parse } from 'csv-parse/sync';
-import { readLineBatches } from './lines.ts';
+import { detach, readLineBatches } from './lines.ts';
 
 export interface StatsInput {
   articlesPath: string;
@@ -136,7 +136,7 @@ async function readTruth(path: string): Promise<Map<string, string>> {
   for await (const batch of readLineBatches(path)) {
     for (const line of batch.lines) {
       const [id, cluster] = line.split(',');
-      if (id && cluster && id !== 'customer_id') out.set(id, cluster);
+      if (id && cluster && id !== 'customer_id') out.set(detach(id), detach(cluster));
     }
   }
   return out;
@@ -203,7 +203,7 @@ export async function computeStats(input: StatsInput): Promise<Stats> {
         for (const a of basket.articles) {
           sampledRows++;
           const first = state.firstDay.get(a);
-          if (first === undefined) state.firstDay.set(a, day);
+          if (first === undefined) state.firstDay.set(detach(a), day);
           else if (first < day) {
             repeatRows++;
             state.repeated.add(a);
@@ -231,8 +231,9 @@ export async function computeStats(input: StatsInput): Promise<Stats> {
       const info = articles.get(article);
       const online = channel === '2';
       if (online) onlineRows++;
+      if (!articleRows.has(article)) articleRows.set(detach(article), 0);
       bump(articleRows, article);
-      allCustomers.add(customer);
+      if (!allCustomers.has(customer)) allCustomers.add(detach(customer));
       if (info) {
         bump(groupRows, info.productGroup);
         bump(indexRows, info.index);
@@ -252,7 +253,7 @@ export async function computeStats(input: StatsInput): Promise<Stats> {
             repeated: new Set(),
             counts: Object.fromEntries(LEVELS.map((l) => [l, new Map()])) as CustomerState['counts'],
           };
-          customers.set(customer, state);
+          customers.set(detach(customer), state);
         }
         state.rows++;
         if (info) for (const level of LEVELS) bump(state.counts[level], info[level]);

@@ -6,7 +6,7 @@
  * between customers, not between departments.
  */
 
-import { departmentIndex, departmentIndexGroup, departmentSection } from './catalogue.ts';
+import { departmentIndex, departmentIndexGroup, departmentSection, STYLES } from './catalogue.ts';
 import { Random } from './random.ts';
 import { AGES, DEPARTMENTS, INDEXES, SECTIONS } from './tables.ts';
 
@@ -27,6 +27,8 @@ export interface TasteStrength {
   section: number;
   department: number;
   colour: number;
+  /** Spread of the clusters' style weights (log scale). */
+  style: number;
 }
 
 export const DEFAULT_TASTE: TasteStrength = {
@@ -36,6 +38,7 @@ export const DEFAULT_TASTE: TasteStrength = {
   section: 0.7,
   department: 0.6,
   colour: 1.0,
+  style: 1.5,
 };
 
 export interface TasteCluster {
@@ -46,6 +49,8 @@ export interface TasteCluster {
   share: number;
   /** Purchase probability over DEPARTMENTS (sums to 1). */
   departments: Float64Array;
+  /** Weights of the latent styles (sum 1). */
+  styles: Float64Array;
   /** Probability of keeping a drawn article of each colour master (max 1). */
   colourAccept: Float64Array;
   /** Age distribution in 5-year bins from AGES.start. */
@@ -144,11 +149,14 @@ export function buildTaste(seed: number, options: TasteOptions): TasteCluster[] 
       const nAll = AGES.all.reduce((s, x) => s + x, 0);
       const ages = new Float64Array(ageBins);
       for (let b = 0; b < ageBins; b++) ages[b] = (byGroup[b]! + (20 * AGES.all[b]!) / nAll) / (nGroup + 20);
+      const styles = Float64Array.from({ length: STYLES }, () => Math.exp(rng.normal() * strength.style));
+      normalise(styles);
       clusters.push({
         id: clusters.length,
         indexGroup: group,
         share: (groupDemand.get(group)! * weights[c]!) / wsum,
         departments,
+        styles,
         colourAccept,
         ages,
         engagement: rng.normal() * 0.6,

@@ -12,7 +12,7 @@
  * in its life and now and then with a member discount.
  */
 import type { Catalogue } from './catalogue.ts';
-import { departmentGarmentGroup, lifeCycle } from './catalogue.ts';
+import { departmentGarmentGroup, lifeCycle, STYLES } from './catalogue.ts';
 import type { Population } from './customers.ts';
 import { FAVOURITES } from './customers.ts';
 import { Random, searchCumulative, WeightedSampler } from './random.ts';
@@ -108,15 +108,20 @@ export function simulateTransactions(input: SimulationInput): { rows: number } {
   const N = pop.size;
 
   // Articles grouped by department; per-day cumulative weights in the same layout.
-  const deptStart = new Int32Array(D + 1);
-  for (let i = 0; i < cat.size; i++) deptStart[cat.department[i]! + 1]! += 1;
-  for (let d = 0; d < D; d++) deptStart[d + 1]! += deptStart[d]!;
-  const deptArticles = new Int32Array(cat.size);
+  // Articles grouped in cells of department × style; per-day cumulative weights per cell.
+  const S = STYLES;
+  const cells = D * S;
+  const cellOf = (a: number) => cat.department[a]! * S + cat.style[a]!;
+  const cellStart = new Int32Array(cells + 1);
+  for (let i = 0; i < cat.size; i++) cellStart[cellOf(i) + 1]! += 1;
+  for (let x = 0; x < cells; x++) cellStart[x + 1]! += cellStart[x]!;
+  const cellArticles = new Int32Array(cat.size);
   {
-    const fill = deptStart.slice(0, D);
-    for (let i = 0; i < cat.size; i++) deptArticles[fill[cat.department[i]!]!++] = i;
+    const fill = cellStart.slice(0, cells);
+    for (let i = 0; i < cat.size; i++) cellArticles[fill[cellOf(i)]!++] = i;
   }
   const articleCum = new Float64Array(cat.size);
+  const cellTotal = new Float64Array(cells);
   const deptTotal = new Float64Array(D);
   const life = new Float64Array(cat.size);
   const clusterCum = new Float64Array(K * D);
@@ -162,16 +167,18 @@ export function simulateTransactions(input: SimulationInput): { rows: number } {
       (Date.parse(`${date}T00:00:00Z`) - Date.parse(`${date.slice(0, 4)}-01-01T00:00:00Z`)) / DAY_MS;
 
     // Article weights within departments, and department weights per cluster.
-    for (let d = 0; d < D; d++) {
+    deptTotal.fill(0);
+    for (let x = 0; x < cells; x++) {
       let sum = 0;
-      for (let j = deptStart[d]!; j < deptStart[d + 1]!; j++) {
-        const a = deptArticles[j]!;
+      for (let j = cellStart[x]!; j < cellStart[x + 1]!; j++) {
+        const a = cellArticles[j]!;
         const l = lifeCycle(cat, a, t);
         life[a] = l;
         sum += cat.appeal[a]! * l;
         articleCum[j] = sum;
       }
-      deptTotal[d] = sum;
+      cellTotal[x] = sum;
+      deptTotal[Math.floor(x / S)]! += sum;
     }
     for (let k = 0; k < K; k++) {
       const prefs = clusters[k]!.departments;
@@ -246,18 +253,32 @@ export function simulateTransactions(input: SimulationInput): { rows: number } {
 
   // --- helpers (closures over the day's state) -------------------------------------------------
 
-  /** An article of department d on sale today, kept with the colour taste of customer c. */
+  /**
+   * An article of department d on sale today: a style by the customer's cluster (among the
+   * styles on sale there), then an article of that style, kept with the customer's colour taste.
+   */
   function fromDepartment(d: number, c: number, colourTries: number): number {
-    const total = deptTotal[d]!;
-    if (!(total > 0)) return -1;
-    const start = deptStart[d]!;
-    const end = deptStart[d + 1]!;
-    const accept = clusters[pop.cluster[c]!]!.colourAccept;
+    if (!(deptTotal[d]! > 0)) return -1;
+    const cluster = clusters[pop.cluster[c]!]!;
+    let styleSum = 0;
+    for (let st = 0; st < S; st++) if (cellTotal[d * S + st]! > 0) styleSum += cluster.styles[st]!;
+    let u = rng.next() * styleSum;
+    let cell = -1;
+    for (let st = 0; st < S; st++) {
+      if (!(cellTotal[d * S + st]! > 0)) continue;
+      cell = d * S + st;
+      u -= cluster.styles[st]!;
+      if (u < 0) break;
+    }
+    const total = cellTotal[cell]!;
+    const start = cellStart[cell]!;
+    const end = cellStart[cell + 1]!;
+    const accept = cluster.colourAccept;
     const favourite = pop.favouriteColour[c]!;
     let a = -1;
     for (let i = 0; i <= colourTries; i++) {
       const j = searchCumulative(articleCum, start, end, rng.next() * total);
-      a = deptArticles[j]!;
+      a = cellArticles[j]!;
       const m = cat.colourMaster[a]!;
       if (i === colourTries || m === favourite || rng.next() < accept[m]! * b.otherColour) break;
     }

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { ValidationError } from '../errors.ts';
 import { LineSink } from './line-sink.ts';
-import { readLineBatches } from './lines.ts';
+import { detach, readLineBatches } from './lines.ts';
 import { type ColumnDef, csvLine, headerLine, TABLES, type TableDef, type TableKind } from './schema.ts';
 
 export interface ValidateOptions {
@@ -150,7 +150,7 @@ function parseQuotedLines(lines: readonly string[]): Map<number, string[] | Reje
       relax_column_count: true,
     }) as string[][];
     if (records.length === positions.length) {
-      positions.forEach((p, r) => out.set(p, records[r]!));
+      for (let r = 0; r < positions.length; r++) out.set(positions[r]!, records[r]!);
       return out;
     }
   } catch {
@@ -228,7 +228,7 @@ export async function validateRawFile(
     if (seenIds) {
       const id = fields[idIndex]!;
       if (seenIds.has(id)) return { code: 'duplicate_id', detail: `${idColumn} ${id} appeared before` };
-      seenIds.add(id);
+      seenIds.add(detach(id));
     }
     return undefined;
   };
@@ -286,7 +286,7 @@ export async function readArticleIds(path: string): Promise<Set<string>> {
       }
       const comma = line.indexOf(',');
       const id = comma < 0 ? line : line.slice(0, comma);
-      if (/^\d{10}$/.test(id)) ids.add(id);
+      if (/^\d{10}$/.test(id)) ids.add(detach(id));
     }
   }
   return ids;
