@@ -124,17 +124,20 @@ export async function startApi(config: Config, logger: Logger) {
 
     await ensureModelLoaded(featureStore, vectorIndex, config.paths.models, logger);
 
+    const metrics = createMetrics();
     const app = createApp({
       featureStore,
       vectorIndex,
       eventBus,
-      metrics: createMetrics(),
+      metrics,
       logger: logger.child({ component: 'api' }),
       options: serveOptionsFromConfig(config),
     });
     const server = await listen(app, { host: config.api.host, port: config.api.port, logger });
     shutdown.add('http server', () => server.close());
-    return { url: server.url, shutdown };
+    // The stores, bus and metrics go back to the caller too: `npm start` runs the updater and the
+    // simulator in this process on the same in-process adapters and registry.
+    return { url: server.url, shutdown, featureStore, vectorIndex, eventBus, metrics };
   } catch (error) {
     await shutdown.run();
     throw error;
