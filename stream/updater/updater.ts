@@ -176,9 +176,27 @@ export function createUpdater(deps: UpdaterDeps): Updater {
       }
     }
 
-    let fresh = accepted;
+    const updates: Array<{ update: UserUpdate; events: Accepted[] }> = [];
     if (accepted.length > 0) {
-      const done = await featureStore.processedEventIds(accepted.map((a) => a.event.event_id));
+      // Every read the batch needs goes out at once: the applied marks, the model version, the
+      // items and the users' vectors (read for all accepted events; the few found already
+      // applied are dropped afterwards).
+      const donePromise = featureStore.processedEventIds(accepted.map((a) => a.event.event_id));
+      donePromise.catch(() => {}); // awaited below; this only keeps an early throw from leaving it unhandled
+      const version = await featureStore.activeVersion();
+      // Without a model there are no item vectors to learn from: wait (retry) rather than
+      // dead-letter every event as "unknown".
+      if (!version) throw new DependencyError('feature store', 'no active model version yet');
+      const itemIdxs = [...new Set(accepted.map((a) => a.event.item_idx))];
+      const userIdxs = [...new Set(accepted.map((a) => a.event.user_idx))];
+      const [done, rank, retrieved, vectors] = await Promise.all([
+        donePromise,
+        modelRank(version),
+        vectorIndex.retrieve(itemIdxs, { withVectors: true, version }),
+        Promise.all(userIdxs.map((u) => featureStore.getUserVector(version, u))),
+      ]);
+
+      let fresh = accepted;
       if (done.size > 0) {
         const p = partial;
         duplicatesInBatch = duplicatesInBatch.concat(
@@ -186,18 +204,8 @@ export function createUpdater(deps: UpdaterDeps): Updater {
         );
         fresh = accepted.filter((a) => !done.has(a.event.event_id));
       }
-    }
-
-    const updates: Array<{ update: UserUpdate; events: Accepted[] }> = [];
-    if (fresh.length > 0) {
-      const version = await featureStore.activeVersion();
-      // Without a model there are no item vectors to learn from: wait (retry) rather than
-      // dead-letter every event as "unknown".
-      if (!version) throw new DependencyError('feature store', 'no active model version yet');
-      const rank = await modelRank(version);
-      const itemIdxs = [...new Set(fresh.map((a) => a.event.item_idx))];
       const points = new Map<number, ItemPoint>();
-      for (const point of await vectorIndex.retrieve(itemIdxs, { withVectors: true, version })) {
+      for (const point of retrieved) {
         if (point.vector.length !== rank) {
           throw new DependencyError(
             'vector index',
@@ -206,6 +214,7 @@ export function createUpdater(deps: UpdaterDeps): Updater {
         }
         points.set(point.id, point);
       }
+      const current = new Map(userIdxs.map((u, i) => [u, vectors[i] ?? null]));
 
       const byUser = new Map<number, Accepted[]>();
       for (const a of fresh) {
@@ -225,8 +234,10 @@ export function createUpdater(deps: UpdaterDeps): Updater {
 
       const planned = await Promise.all(
         [...byUser].map(async ([userIdx, events]) => {
-          const current = await featureStore.getUserVector(version, userIdx);
-          if (!current && (await featureStore.customerIdOf(userIdx)) === null) {
+          const vector = current.get(userIdx) ?? null;
+          // A user without a vector must at least be in the id map (a known user the model has
+          // no factors for starts from the item); anything else is an unknown id.
+          if (!vector && (await featureStore.customerIdOf(userIdx)) === null) {
             for (const a of events) {
               dead.push({
                 message: a.message,
@@ -237,7 +248,7 @@ export function createUpdater(deps: UpdaterDeps): Updater {
             }
             return null;
           }
-          return planUserUpdate(version, userIdx, current, events, points);
+          return planUserUpdate(version, userIdx, vector, events, points);
         }),
       );
       for (const plan of planned) if (plan) updates.push(plan);
