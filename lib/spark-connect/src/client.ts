@@ -17,6 +17,7 @@ import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy, sleep, withRetry 
 
 const SERVICE = '/spark.connect.SparkConnectService/';
 export const CLIENT_VERSION = '0.1.0';
+const FLOW_CONTROL_WINDOW = 32 * 2 ** 20;
 const CLIENT_TYPE = `spark-connect-ts/${CLIENT_VERSION} node/${process.versions.node}`;
 
 export interface ClientOptions {
@@ -107,6 +108,9 @@ export class SparkConnectClient {
       'grpc.keepalive_timeout_ms': 20_000,
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.primary_user_agent': this.clientType,
+      // Results arrive as multi-MiB Arrow batches: a large HTTP/2 window keeps the server
+      // sending instead of waiting for WINDOW_UPDATEs from a 64 KiB default.
+      'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW,
     });
     this.metadata = new grpc.Metadata();
     for (const [key, value] of Object.entries(options.headers)) this.metadata.set(key, value);
