@@ -16,7 +16,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,7 +59,29 @@ const SCENARIOS: Scenario[] = [
   { name: 'explain', query: '?explain=true' },
 ];
 
+/**
+ * CPU time (user + system, ms) used so far by a process and its descendants (the API workers),
+ * from /proc; undefined where /proc is not available. Clock ticks are 100 per second on Linux.
+ */
+async function processTreeCpuMs(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let ms = (Number(fields[11]) + Number(fields[12])) * 10;
+    for (const tid of await readdir(`/proc/${pid}/task`)) {
+      const children = (await readFile(`/proc/${pid}/task/${tid}/children`, 'utf8')).trim();
+      for (const child of children ? children.split(' ') : [])
+        ms += (await processTreeCpuMs(Number(child))) ?? 0;
+    }
+    return ms;
+  } catch {
+    return undefined;
+  }
+}
+
 interface Measurement {
+  /** API CPU time per answered request (all workers), independent of how busy the machine is. */
+  api_cpu_ms_per_request?: number;
   /** 1-minute load average of the machine before and after the run (other work competes for the cores). */
   load_average: [number, number];
   requests_per_s: number;
@@ -129,8 +151,9 @@ async function check(url: string, scenario: Scenario): Promise<void> {
   }
 }
 
-async function load(url: string, scenario: Scenario, seconds: number): Promise<Measurement> {
+async function load(url: string, scenario: Scenario, seconds: number, pid: number): Promise<Measurement> {
   const loadBefore = loadavg()[0]!;
+  const cpuBefore = await processTreeCpuMs(pid);
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
@@ -145,7 +168,13 @@ async function load(url: string, scenario: Scenario, seconds: number): Promise<M
       },
     ],
   });
+  const cpuAfter = await processTreeCpuMs(pid);
+  const cpu =
+    cpuBefore === undefined || cpuAfter === undefined || result.requests.total === 0
+      ? undefined
+      : Math.round(((cpuAfter - cpuBefore) / result.requests.total) * 1000) / 1000;
   return {
+    ...(cpu === undefined ? {} : { api_cpu_ms_per_request: cpu }),
     load_average: [Math.round(loadBefore * 100) / 100, Math.round(loadavg()[0]! * 100) / 100],
     requests_per_s: Math.round(result.requests.average),
     latency_ms: {
@@ -223,12 +252,13 @@ async function main(): Promise<void> {
           const measured: Record<string, Measurement> = {};
           for (const scenario of SCENARIOS) {
             await check(server.url, scenario);
-            await load(server.url, scenario, WARMUP_S);
-            const m = await load(server.url, scenario, DURATION_S);
+            await load(server.url, scenario, WARMUP_S, server.child.pid!);
+            const m = await load(server.url, scenario, DURATION_S, server.child.pid!);
             measured[scenario.name] = m;
             console.log(
               `  ${scenario.name.padEnd(8)} ${String(m.requests_per_s).padStart(6)} req/s  ` +
                 `p50 ${m.latency_ms.p50} ms  p99 ${m.latency_ms.p99} ms  ` +
+                `API CPU ${m.api_cpu_ms_per_request ?? '?'} ms/req  ` +
                 `(errors ${m.errors}, non-2xx ${m.non2xx}, load ${m.load_average.join(' → ')})`,
             );
           }
