@@ -38,13 +38,15 @@ export interface Partitioning {
   along: Float64Array;
   /** |x − (x·a)·a| of each row (new order). */
   across: Float64Array;
+  /** Largest `across` from this row to the end of its cell: makes the in-cell bound monotone. */
+  acrossSuffixMax: Float64Array;
   alongMax: Float64Array;
   alongMin: Float64Array;
   acrossMax: Float64Array;
 }
 
 export interface PartitionOptions {
-  /** Target cell count. @default ≈ √n, at most 1024 */
+  /** Target cell count. @default ≈ 0.4·√n (130 for 105,000 items), at most 1024 */
   cells?: number;
   /** Points k-means trains on. @default 24 × cells */
   sampleSize?: number;
@@ -60,8 +62,12 @@ export interface PartitionOptions {
 
 export const MIN_ITEMS_TO_PARTITION = 2048;
 
+/**
+ * Fewer, larger cells than √n: measured on the serving catalogue (105,000 × 64), 0.4·√n cells
+ * search as fast as √n and build in a third of the time (bench/vector-search.bench.ts).
+ */
 export function defaultCellCount(n: number): number {
-  return Math.max(1, Math.min(1024, Math.round(Math.sqrt(n))));
+  return Math.max(1, Math.min(1024, Math.round(0.4 * Math.sqrt(n))));
 }
 
 const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -321,5 +327,13 @@ function* partitionSteps(
     if (along[row]! < alongMin[m]!) alongMin[m] = along[row]!;
     if (across[row]! > acrossMax[m]!) acrossMax[m] = across[row]!;
   }
-  return { cells, order, cellStart, axes, along, across, alongMax, alongMin, acrossMax };
+  const acrossSuffixMax = new Float64Array(n);
+  for (let m = 0; m < cells; m++) {
+    let running = 0;
+    for (let row = cellStart[m + 1]! - 1; row >= cellStart[m]!; row--) {
+      if (across[row]! > running) running = across[row]!;
+      acrossSuffixMax[row] = running;
+    }
+  }
+  return { cells, order, cellStart, axes, along, across, acrossSuffixMax, alongMax, alongMin, acrossMax };
 }

@@ -31,7 +31,7 @@ export function searchTopK(
   if (p === null) return scanTopK(table, query, k, eligible);
   const d = table.dimension;
   const { vectors, ids } = table;
-  const { axes, along, across, alongMax, alongMin, acrossMax, cellStart, cells } = p;
+  const { axes, along, across, acrossSuffixMax, alongMax, alongMin, acrossMax, cellStart, cells } = p;
 
   let qq = 0;
   for (let j = 0; j < d; j++) qq += query[j]! * query[j]!;
@@ -50,13 +50,13 @@ export function searchTopK(
     s[c] = perp;
     bound[c] = (dotA >= 0 ? dotA * alongMax[c]! : dotA * alongMin[c]!) + perp * acrossMax[c]! + slack;
   }
-  const visitOrder = Int32Array.from({ length: cells }, (_, i) => i).sort((a, b) => bound[b]! - bound[a]!);
+  const cellQueue = new CellQueue(bound);
 
   const heap = new TopK(Math.min(k, table.size));
   let cellsVisited = 0;
   let rowsScored = 0;
-  for (let v = 0; v < cells; v++) {
-    const c = visitOrder[v]!;
+  while (cellQueue.size > 0) {
+    const c = cellQueue.pop();
     if (heap.full && bound[c]! < heap.threshold) break;
     const start = cellStart[c]!;
     const end = cellStart[c + 1]!;
@@ -64,16 +64,17 @@ export function searchTopK(
     cellsVisited++;
     const tc = t[c]!;
     const sc = s[c]!;
-    // Rows are sorted by along descending: with t ≥ 0 the bound only falls from here on.
-    const tail = tc >= 0 ? sc * acrossMax[c]! + slack : Number.POSITIVE_INFINITY;
+    // Rows are sorted by along descending and acrossSuffixMax never grows, so with t ≥ 0 the
+    // bound t·along + s·acrossSuffixMax only falls from a row on: the rest of the cell can go.
+    const monotone = tc >= 0;
     for (let row = start; row < end; row++) {
-      if (eligible !== null && (eligible[row >>> 5]! & (1 << (row & 31))) === 0) continue;
       if (heap.full) {
-        const threshold = heap.threshold;
+        const threshold = heap.threshold - slack;
         const a = tc * along[row]!;
-        if (a + tail < threshold) break;
-        if (a + sc * across[row]! + slack < threshold) continue;
+        if (monotone && a + sc * acrossSuffixMax[row]! < threshold) break;
+        if (a + sc * across[row]! < threshold) continue;
       }
+      if (eligible !== null && (eligible[row >>> 5]! & (1 << (row & 31))) === 0) continue;
       const base = row * d;
       let score = 0;
       for (let j = 0; j < d; j++) score += query[j]! * vectors[base + j]!;
@@ -86,4 +87,42 @@ export function searchTopK(
     stats.rowsScored = rowsScored;
   }
   return heap.sorted();
+}
+
+/** A max-heap of cell indices keyed by their bounds: O(C) to build, O(log C) per cell visited. */
+class CellQueue {
+  private readonly heap: Int32Array;
+  size: number;
+
+  constructor(private readonly key: Float64Array) {
+    this.size = key.length;
+    this.heap = Int32Array.from({ length: key.length }, (_, i) => i);
+    for (let i = (this.size >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  pop(): number {
+    const top = this.heap[0]!;
+    this.size--;
+    if (this.size > 0) {
+      this.heap[0] = this.heap[this.size]!;
+      this.siftDown(0);
+    }
+    return top;
+  }
+
+  private siftDown(start: number): void {
+    const { heap, key } = this;
+    let i = start;
+    const item = heap[i]!;
+    const itemKey = key[item]!;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= this.size) break;
+      if (child + 1 < this.size && key[heap[child + 1]!]! > key[heap[child]!]!) child++;
+      if (key[heap[child]!]! <= itemKey) break;
+      heap[i] = heap[child]!;
+      i = child;
+    }
+    heap[i] = item;
+  }
 }
