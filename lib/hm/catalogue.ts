@@ -65,7 +65,7 @@ export interface Catalogue {
  * cluster favours some, so clusters buy different articles within the same department. Not a
  * column of the files; it is what makes "customers like you bought" differ from "everyone bought".
  */
-export const STYLES = 4;
+export const STYLES = 6;
 
 /** Garment groups whose articles sell for a long time (basics). */
 const LONG_LIFE_GARMENT_GROUPS = new Set([1002, 1017, 1021, 1016]);

@@ -38,7 +38,7 @@ export const DEFAULT_TASTE: TasteStrength = {
   section: 0.7,
   department: 0.6,
   colour: 1.0,
-  style: 1.5,
+  style: 2.0,
 };
 
 export interface TasteCluster {
