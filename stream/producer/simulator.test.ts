@@ -39,7 +39,7 @@ describe('event simulator', () => {
     const share = (t: string) => events.filter((e) => e.event_type === t).length / events.length;
     expect(share('click')).toBeGreaterThan(0.6);
     expect(share('click')).toBeLessThan(0.9);
-    expect(share('add_to_cart')).toBeGreaterThan(0.08);
+    expect(share('add_to_cart')).toBeGreaterThan(0.06);
     expect(share('add_to_cart')).toBeLessThan(share('click'));
     expect(share('purchase')).toBeGreaterThan(0.03);
     expect(share('purchase')).toBeLessThan(share('add_to_cart'));
