@@ -9,6 +9,7 @@ import type { Logger } from '../observability/logger.ts';
 import { EmbeddedVectorIndex } from './embedded/vector-index.ts';
 import type { FeatureStore } from './feature-store.ts';
 import { MemoryFeatureStore } from './memory/feature-store.ts';
+import { QdrantVectorIndex } from './qdrant/vector-index.ts';
 import { RedisFeatureStore } from './redis/feature-store.ts';
 import type { VectorIndex } from './vector-index.ts';
 
@@ -62,7 +63,16 @@ export function createVectorIndex(config: Config, logger: Logger): VectorIndex {
   switch (kind) {
     case 'embedded':
       return new EmbeddedVectorIndex({ logger: logger.child({ component: 'vector-index' }) });
+    case 'qdrant':
+      return new QdrantVectorIndex({
+        url: config.qdrant.url,
+        apiKey: config.qdrant.apiKey,
+        collection: config.qdrant.collection,
+        readTimeoutMs: config.api.storeTimeoutMs,
+        bulkTimeoutMs: config.stores.bulkTimeoutMs,
+        logger: logger.child({ component: 'vector-index' }),
+      });
     default:
-      throw new ConfigError('VECTOR_INDEX', `adapter ${JSON.stringify(kind)} is not available yet`);
+      throw new ConfigError('VECTOR_INDEX', `adapter ${JSON.stringify(kind)} is not available`);
   }
 }
