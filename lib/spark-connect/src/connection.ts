@@ -23,7 +23,7 @@ export interface ConnectionSettings {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function parseConnectionString(remote: string): ConnectionSettings {
-  const match = /^sc:\/\/([^/:;]+|\[[^\]]+\])(?::(\d+))?\/?(.*)$/.exec(remote.trim());
+  const match = /^sc:\/\/(\[[^\]]+\]|[^/:;]+)(?::(\d+))?\/?(.*)$/.exec(remote.trim());
   if (!match) {
     throw new SparkConnectArgumentError(
       `invalid Spark Connect connection string ${JSON.stringify(remote)}: expected sc://host[:port][/;key=value...]`,
