@@ -68,7 +68,7 @@ describe('MemoryEventBus specifics', () => {
     const sizes: number[] = [];
     const consumer = await bus.consume({
       groupId: 'g',
-      batchWindowMs: 50,
+      batchWindowMs: 300, // generous: the appends below are 2 ms apart
       onBatch: async (m) => void sizes.push(m.length),
     });
     for (let i = 0; i < 5; i++) {
