@@ -358,7 +358,7 @@ export function simulateTransactions(input: SimulationInput): { rows: number } {
     // Late in its life an article is marked down, more often the older it gets.
     if (age > 0) {
       const lateness = age / cat.decayDays[a]!;
-      if (lateness > 1 && rng.next() < Math.min(0.7, (lateness - 1) * 0.35)) {
+      if (lateness > 1.5 && rng.next() < Math.min(0.4, (lateness - 1.5) * 0.25)) {
         const factor = lateness > 2.5 ? 0.5 : lateness > 1.8 ? 0.6 : 0.7;
         cents = Math.max(99, Math.round((cents * factor) / 100) * 100 - 1);
       }
