@@ -21,6 +21,7 @@ import { API_KEY_HEADER, apiKeyAuth } from './middleware/api-key.ts';
 import { httpMetrics } from './middleware/http-metrics.ts';
 import { traceRequests } from './middleware/tracing.ts';
 import { HttpProblem, problemFor, problemResponse } from './problem.ts';
+import { registerDemoRoutes } from './routes/demo.ts';
 import { registerEventRoutes } from './routes/events.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerProfileRoutes } from './routes/profile.ts';
@@ -107,6 +108,7 @@ export function createApp(deps: AppDeps) {
   registerProfileRoutes(app, ctx);
   registerEventRoutes(app, ctx);
   registerHealthRoutes(app, ctx);
+  registerDemoRoutes(app);
 
   app.get('/metrics', async (c) => {
     const body = await metrics.registry.metrics();

@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jarsDir, jvmDir, kafkaJarsDir, repoRoot, sparkJarsDir } from './paths.ts';
 
@@ -61,6 +61,11 @@ export function extractProtos(log: (line: string) => void): void {
   }
   const jar = readdirSync(sparkJarsDir).find((f) => /^spark-connect_2\.13-.*\.jar$/.test(f));
   if (!jar) throw new Error(`no spark-connect jar in ${sparkJarsDir}`);
+  const marker = join(repoRoot, 'lib', 'spark-connect', 'generated', 'spark', 'connect', 'base.proto');
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(join(sparkJarsDir, jar)).mtimeMs) {
+    log('protos: up to date');
+    return;
+  }
   const result = spawnSync(process.execPath, ['--import', 'tsx', script, join(sparkJarsDir, jar)], {
     stdio: 'inherit',
     cwd: repoRoot,

@@ -222,6 +222,8 @@ $('next-user').addEventListener('click', () => {
   state.firstLoad = true;
   refresh();
 });
+const fromUrl = new URLSearchParams(location.search).get('user');
+if (fromUrl !== null && /^\d+$/.test(fromUrl)) $('user').value = fromUrl;
 $('api-key').value = localStorage.getItem('recsys-api-key') ?? '';
 $('api-key').addEventListener('change', () => localStorage.setItem('recsys-api-key', $('api-key').value));
 refresh();
