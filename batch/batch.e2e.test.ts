@@ -180,6 +180,14 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
     expect((await store.getProfileCounters(someUser!))?.total_purchases).toBeGreaterThan(0);
   });
 
+  it('fails the evaluate step when the quality gate is not met', async () => {
+    expect(firstVersion).not.toBe('');
+    const { code, output } = await runBatch(['--step', 'evaluate', '--min-map-ratio', '1000']);
+    expect(code, output).toBe(1);
+    expect(output).toContain('step evaluate failed: quality gate failed');
+    expect(await store.activeVersion()).toBe(firstVersion);
+  });
+
   it('a second run over grown input keeps every id and numbers new ones after them', async () => {
     expect(firstVersion).not.toBe('');
     // One new article, one new customer buying it, and archived stream events.

@@ -142,9 +142,10 @@ async function run(ctx: BatchContext): Promise<StepResult> {
   const als = results.find((r) => r.model === 'als' && r.exclude_purchased === served)!;
   const base = results.find((r) => r.model === 'trending' && r.exclude_purchased === served)!;
   const ratio = base.map_at_12 > 0 ? als.map_at_12 / base.map_at_12 : Number.POSITIVE_INFINITY;
+  const shownRatio = Number.isFinite(ratio) ? `×${ratio.toFixed(2)}` : 'baseline 0';
   const summary =
     `${rows.length} of ${holdoutUsers} hold-out users; MAP@12 ALS ${als.map_at_12.toFixed(4)} vs trending ` +
-    `${base.map_at_12.toFixed(4)} (×${ratio.toFixed(2)}, exclude_purchased=${served})`;
+    `${base.map_at_12.toFixed(4)} (${shownRatio}, exclude_purchased=${served})`;
   const gate = ctx.options.minMapRatio;
   if (gate !== undefined && ratio < gate) {
     throw new BatchError(
