@@ -18,6 +18,7 @@ import {
   setBit,
 } from './bitset.ts';
 import type { Partitioning } from './partitions.ts';
+import { createSimdKernel, type SimdKernel } from './simd-kernel.ts';
 
 export const FILTER_FIELDS: readonly FilterField[] = ['product_group_name', 'product_type_name'];
 
@@ -37,6 +38,10 @@ export class ItemTable {
   readonly partitions: Partitioning | null;
   /** Largest item norm, for float rounding slack in bounds. */
   readonly maxNorm: number;
+  /** |x| of every row. */
+  readonly norms: Float64Array;
+  /** float32 SIMD first-pass scorer (partitioned tables on hosts with WebAssembly SIMD). */
+  readonly kernel: SimdKernel | null;
   private readonly rowById = new Map<number, number>();
   private readonly valueBits = new Map<FilterField, Map<string, Bitset>>();
 
@@ -51,13 +56,16 @@ export class ItemTable {
     this.vectors = rows.vectors;
     this.payloads = rows.payloads;
     this.partitions = partitions;
+    this.norms = new Float64Array(this.size);
     let maxNorm = 0;
     for (let row = 0; row < this.size; row++) {
       let s = 0;
       for (let j = 0; j < dimension; j++) s += this.vectors[row * dimension + j]! ** 2;
+      this.norms[row] = Math.sqrt(s);
       if (s > maxNorm) maxNorm = s;
     }
     this.maxNorm = Math.sqrt(maxNorm);
+    this.kernel = partitions ? createSimdKernel(this.vectors, this.size, dimension) : null;
     for (let row = 0; row < this.size; row++) this.rowById.set(this.ids[row]!, row);
     for (const field of FILTER_FIELDS) {
       const byValue = new Map<string, Bitset>();

@@ -10,6 +10,7 @@ import { TopK } from './top-k.ts';
 
 export interface SearchStats {
   cellsVisited: number;
+  /** Rows scored exactly in float64 (after the float32 first pass, when there is one). */
   rowsScored: number;
 }
 
@@ -51,6 +52,13 @@ export function searchTopK(
     bound[c] = (dotA >= 0 ? dotA * alongMax[c]! : dotA * alongMin[c]!) + perp * acrossMax[c]! + slack;
   }
   const cellQueue = new CellQueue(bound);
+  const { kernel, norms } = table;
+  if (kernel !== null) kernel.setQuery(query);
+  const batch = kernel?.batch ?? 0;
+  const candidates = kernel?.rows ?? new Int32Array(0);
+  const firstPass = kernel?.scores ?? new Float32Array(0);
+  // Float32 first-pass error margin per unit of |x| (see simd-kernel.ts), plus the bound slack.
+  const margin = (kernel?.margin ?? 0) * Math.sqrt(qq);
 
   const heap = new TopK(Math.min(k, table.size));
   let cellsVisited = 0;
@@ -67,6 +75,38 @@ export function searchTopK(
     // Rows are sorted by along descending and acrossSuffixMax never grows, so with t ≥ 0 the
     // bound t·along + s·acrossSuffixMax only falls from a row on: the rest of the cell can go.
     const monotone = tc >= 0;
+    if (kernel !== null) {
+      // Gather a batch of rows that pass the bounds and the filter, score them in float32 SIMD,
+      // and score exactly only those whose float32 score (plus its error margin) can still win.
+      let row = start;
+      let stopped = false;
+      while (row < end && !stopped) {
+        const threshold = heap.full ? heap.threshold - slack : Number.NEGATIVE_INFINITY;
+        let count = 0;
+        for (; row < end && count < batch; row++) {
+          const a = tc * along[row]!;
+          if (monotone && a + sc * acrossSuffixMax[row]! < threshold) {
+            stopped = true;
+            break;
+          }
+          if (a + sc * across[row]! < threshold) continue;
+          if (eligible !== null && (eligible[row >>> 5]! & (1 << (row & 31))) === 0) continue;
+          candidates[count++] = row;
+        }
+        if (count === 0) continue;
+        kernel.score(count);
+        for (let i = 0; i < count; i++) {
+          const r = candidates[i]!;
+          if (heap.full && firstPass[i]! + margin * norms[r]! < heap.threshold) continue;
+          const base = r * d;
+          let score = 0;
+          for (let j = 0; j < d; j++) score += query[j]! * vectors[base + j]!;
+          rowsScored++;
+          heap.push(score, r, ids[r]!);
+        }
+      }
+      continue;
+    }
     for (let row = start; row < end; row++) {
       if (heap.full) {
         const threshold = heap.threshold - slack;
