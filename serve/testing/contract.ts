@@ -188,6 +188,14 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
         expect(groups(ids(body))).toBeGreaterThan(groups(oracle.slice(0, 5)));
       });
 
+      it('accepts the ends of the diversity range', async () => {
+        for (const lambda of ['0', '0.0', '1', '1.0', '.5']) {
+          const { res, body } = await get(`/recommend/${USER.userIdx}?k=4&diversity_lambda=${lambda}`);
+          expect(res.status).toBe(200);
+          expect(body.items).toHaveLength(4);
+        }
+      });
+
       it('returns every eligible item when k exceeds them', async () => {
         const { body } = await get(`/recommend/${USER.userIdx}?k=50`);
         expect(body.items).toHaveLength(WORLD_ITEMS.length - PURCHASED.size);
@@ -447,6 +455,21 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
         const expected = WORLD_ITEMS.map((i) => i.metadata)
           .filter(
             (m) => m.product_group_name === 'Shoes' && m.product_type_name !== 'Boots' && m.item_idx !== 2,
+          )
+          .map((m) => m.item_idx);
+        expect(new Set(ids(body))).toEqual(new Set(expected));
+      });
+
+      it('honours product_type and exclude_groups too', async () => {
+        const { body } = await get(
+          '/items/3/similar?k=50&product_type=Sneakers,Bag,T-shirt&exclude_groups=Accessories',
+        );
+        const expected = WORLD_ITEMS.map((i) => i.metadata)
+          .filter(
+            (m) =>
+              ['Sneakers', 'Bag', 'T-shirt'].includes(m.product_type_name) &&
+              m.product_group_name !== 'Accessories' &&
+              m.item_idx !== 3,
           )
           .map((m) => m.item_idx);
         expect(new Set(ids(body))).toEqual(new Set(expected));
