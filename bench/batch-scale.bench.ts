@@ -125,6 +125,13 @@ for (const step of STEP_NAMES) {
   console.log(
     `${step}: ${m.seconds.toFixed(1)} s, batch peak ${m.batchPeakMiB} MiB, Spark server peak ${m.sparkPeakMiB} MiB`,
   );
+  // Recorded after every step, so a run stopped part-way still leaves its numbers.
+  recordResult(`batch-scale-${scale}`, {
+    scale,
+    generateSeconds,
+    steps: measures,
+    complete: measures.length === STEP_NAMES.length,
+  });
   if (m.exitCode !== 0) {
     console.log(`${step} failed (exit ${m.exitCode}); stopping`);
     break;
@@ -132,5 +139,4 @@ for (const step of STEP_NAMES) {
 }
 const total = measures.reduce((s, m) => s + m.seconds, 0);
 console.log(`total ${total.toFixed(1)} s`);
-recordResult(`batch-scale-${scale}`, { scale, generateSeconds, steps: measures, totalSeconds: total });
 if (!args.keep) rmSync(env.LAKE_ROOT, { recursive: true, force: true });
