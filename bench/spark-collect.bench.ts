@@ -14,6 +14,7 @@
  * given by PYSPARK_PYTHON (default python3); without it the peer is skipped with a message.
  */
 import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { SparkSession } from '../lib/spark-connect/index.ts';
 import { largeResultQuery } from '../lib/spark-connect/test/large-result.script.ts';
@@ -34,14 +35,15 @@ spark = SparkSession.builder.remote(os.environ["SPARK_REMOTE"]).getOrCreate()
 n = int(os.environ["BENCH_ROWS"])
 elements = ", ".join(f"CAST(id + {i} AS FLOAT)" for i in range(64))
 df = spark.range(0, n, 1, 4).selectExpr("id", f"array({elements}) AS v")
-times = []
+times, cpu = [], []
 for _ in range(int(os.environ["BENCH_RUNS"])):
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     table = df.toArrow()
     times.append(time.perf_counter() - t)
+    cpu.append(time.process_time() - c)
     got = table.num_rows
     del table
-print(json.dumps({"seconds": times, "rows": got, "version": __import__("pyspark").__version__}))
+print(json.dumps({"seconds": times, "cpuSeconds": cpu, "rows": got}))
 `;
 
 function peerAvailable(): string | null {
@@ -52,7 +54,13 @@ function peerAvailable(): string | null {
   return probe.stdout.trim();
 }
 
-function runPeer(n: number, count: number): { seconds: number[]; rows: number } {
+interface Timing {
+  seconds: number;
+  /** CPU time of the client process (all its threads): robust to other load on the machine. */
+  cpuSeconds: number;
+}
+
+function runPeer(n: number, count: number): { seconds: number[]; cpuSeconds: number[]; rows: number } {
   const result = spawnSync(python, ['-c', PEER], {
     encoding: 'utf8',
     env: { ...process.env, SPARK_REMOTE: remote, BENCH_ROWS: String(n), BENCH_RUNS: String(count) },
@@ -60,24 +68,28 @@ function runPeer(n: number, count: number): { seconds: number[]; rows: number } 
   });
   if (result.status !== 0) throw new Error(`PySpark peer failed: ${result.stderr.slice(-2000)}`);
   const line = result.stdout.trim().split('\n').pop() ?? '{}';
-  return JSON.parse(line) as { seconds: number[]; rows: number };
+  return JSON.parse(line) as { seconds: number[]; cpuSeconds: number[]; rows: number };
 }
 
-async function timeToArrow(spark: SparkSession, n: number): Promise<number> {
+async function timed(fn: () => Promise<number>, n: number): Promise<Timing> {
+  const cpu = process.cpuUsage();
   const started = performance.now();
-  const table = await largeResultQuery(spark, n).toArrow();
+  const count = await fn();
   const seconds = (performance.now() - started) / 1000;
-  if (table.numRows !== n) throw new Error(`expected ${n} rows, got ${table.numRows}`);
-  return seconds;
+  const used = process.cpuUsage(cpu);
+  if (count !== n) throw new Error(`expected ${n} rows, got ${count}`);
+  return { seconds, cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
-async function timeIterator(spark: SparkSession, n: number): Promise<number> {
-  const started = performance.now();
-  let count = 0;
-  for await (const batch of largeResultQuery(spark, n).toBatches()) count += batch.numRows;
-  if (count !== n) throw new Error(`expected ${n} rows, got ${count}`);
-  return (performance.now() - started) / 1000;
-}
+const timeToArrow = (spark: SparkSession, n: number) =>
+  timed(async () => (await largeResultQuery(spark, n).toArrow()).numRows, n);
+
+const timeIterator = (spark: SparkSession, n: number) =>
+  timed(async () => {
+    let count = 0;
+    for await (const batch of largeResultQuery(spark, n).toBatches()) count += batch.numRows;
+    return count;
+  }, n);
 
 function heapRun(n: number): Record<string, unknown> {
   const script = fileURLToPath(new URL('../lib/spark-connect/test/large-result.script.ts', import.meta.url));
@@ -89,11 +101,21 @@ function heapRun(n: number): Record<string, unknown> {
   return JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
 }
 
-const rate = (seconds: number) => ({
-  seconds: Number(seconds.toFixed(2)),
-  rowsPerSecond: Math.round(rows / seconds),
-  mbPerSecond: Number((dataMB / seconds).toFixed(1)),
-});
+const summarize = (timings: Timing[]) => {
+  const seconds = median(timings.map((t) => t.seconds));
+  const cpuSeconds = median(timings.map((t) => t.cpuSeconds));
+  return {
+    runs: timings.map((t) => ({
+      seconds: Number(t.seconds.toFixed(2)),
+      cpuSeconds: Number(t.cpuSeconds.toFixed(2)),
+    })),
+    seconds: Number(seconds.toFixed(2)),
+    rowsPerSecond: Math.round(rows / seconds),
+    mbPerSecond: Number((dataMB / seconds).toFixed(1)),
+    cpuSeconds: Number(cpuSeconds.toFixed(2)),
+    mbPerCpuSecond: Number((dataMB / cpuSeconds).toFixed(1)),
+  };
+};
 
 const spark = new SparkSession({ remote });
 const peerVersion = peerAvailable();
@@ -107,16 +129,21 @@ if (!peerVersion)
 await timeIterator(spark, Math.min(rows, 500_000));
 if (peerVersion) runPeer(Math.min(rows, 500_000), 1);
 
-const ours: number[] = [];
-const oursIterator: number[] = [];
-const peer: number[] = [];
+const ours: Timing[] = [];
+const oursIterator: Timing[] = [];
+const peer: Timing[] = [];
+const show = (t: Timing | undefined) =>
+  t ? `${t.seconds.toFixed(1)} s (cpu ${t.cpuSeconds.toFixed(1)} s)` : '-';
 for (let run = 0; run < runs; run++) {
   ours.push(await timeToArrow(spark, rows));
   oursIterator.push(await timeIterator(spark, rows));
-  if (peerVersion) peer.push(...runPeer(rows, 1).seconds);
+  if (peerVersion) {
+    const p = runPeer(rows, 1);
+    peer.push({ seconds: p.seconds[0]!, cpuSeconds: p.cpuSeconds[0]! });
+  }
   console.log(
-    `run ${run + 1}: ours toArrow ${ours.at(-1)!.toFixed(1)} s, ours iterator ${oursIterator.at(-1)!.toFixed(1)} s` +
-      (peerVersion ? `, PySpark toArrow ${peer.at(-1)!.toFixed(1)} s` : ''),
+    `run ${run + 1}: ours toArrow ${show(ours.at(-1))}, ours iterator ${show(oursIterator.at(-1))}` +
+      (peerVersion ? `, PySpark toArrow ${show(peer.at(-1))}` : ''),
   );
 }
 await spark.stop();
@@ -127,15 +154,17 @@ const result = {
   rows,
   bytesPerRow: BYTES_PER_ROW,
   runs,
-  ours: {
-    toArrow: { runs: ours, ...rate(median(ours)) },
-    iterator: { runs: oursIterator, ...rate(median(oursIterator)) },
-  },
-  peer: peerVersion
-    ? { client: `pyspark-client ${peerVersion}`, toArrow: { runs: peer, ...rate(median(peer)) } }
+  loadAverage: loadavg(),
+  ours: { toArrow: summarize(ours), iterator: summarize(oursIterator) },
+  peer: peerVersion ? { client: `pyspark-client ${peerVersion}`, toArrow: summarize(peer) } : null,
+  /** Wall-clock speed, peer median / ours median: > 1 means ours is faster. */
+  speedRatio: peerVersion
+    ? Number((median(peer.map((t) => t.seconds)) / median(ours.map((t) => t.seconds))).toFixed(2))
     : null,
-  /** > 1 means ours is faster. */
-  speedRatio: peerVersion ? Number((median(peer) / median(ours)).toFixed(2)) : null,
+  /** Client CPU per run, peer / ours: > 1 means ours spends less CPU on the same result. */
+  cpuRatio: peerVersion
+    ? Number((median(peer.map((t) => t.cpuSeconds)) / median(ours.map((t) => t.cpuSeconds))).toFixed(2))
+    : null,
   boundedMemory: heap,
 };
 console.log(JSON.stringify(result, null, 2));
