@@ -22,13 +22,8 @@ import { type Config, loadConfig } from '../lib/config.ts';
 import { describeError } from '../lib/errors.ts';
 import { generate, type Scale } from '../lib/hm/generate.ts';
 import { createLogger } from '../lib/observability/logger.ts';
-import { BundleReader, latestBundle } from '../lib/stores/bundle.ts';
-import type { UserProfileSeed } from '../lib/stores/feature-store.ts';
-import { startApi } from '../serve/bootstrap.ts';
-import { loadCatalogFrom } from '../stream/producer/catalog.ts';
-import { runProducer } from '../stream/producer/run.ts';
-import { createEventSimulator } from '../stream/producer/simulator.ts';
-import { createUpdater } from '../stream/updater/updater.ts';
+import { latestBundle } from '../lib/stores/bundle.ts';
+import { startSystem } from './system.ts';
 
 const USAGE = `usage: npm start [-- options]
   --scale tiny|small   size of the generated sample data when RAW_DIR has none (default small)
@@ -123,21 +118,6 @@ async function ensureModel(config: Config, rebuild: boolean): Promise<void> {
   }
 }
 
-/** A user with a purchase history makes the better first example than user 0, often a cold one. */
-async function pickExampleUser(modelsDir: string): Promise<number> {
-  const dir = await latestBundle(modelsDir);
-  if (!dir) return 0;
-  const bundle = await BundleReader.open(dir);
-  for await (const seeds of bundle.profiles()) {
-    const best = seeds.reduce<UserProfileSeed | undefined>(
-      (top, s) => (s.counters.total_purchases > (top?.counters.total_purchases ?? 0) ? s : top),
-      undefined,
-    );
-    if (best) return best.userIdx;
-  }
-  return 0;
-}
-
 async function main(): Promise<void> {
   const options = parse();
   const config = loadConfig();
@@ -157,35 +137,12 @@ async function main(): Promise<void> {
   await ensureModel(config, options.rebuild);
 
   say('api: loading the model into the stores and starting the HTTP server');
-  const api = await startApi(config, logger);
-  const { shutdown, featureStore, vectorIndex, eventBus, metrics } = api;
-
-  const updater = createUpdater({ featureStore, vectorIndex, bus: eventBus, config, metrics, logger });
-  await updater.start();
-  shutdown.add('updater', () => updater.stop());
+  const system = await startSystem(config, logger, { rate: options.rate });
+  const { shutdown, exampleUser } = system;
   say('updater: consuming events (online learning)');
+  if (options.rate > 0) say(`simulator: ${options.rate} events/s of clicks, add-to-carts and purchases`);
 
-  const simulation = new AbortController();
-  const modelsDir = resolve(repoRoot, config.paths.models);
-  const exampleUser = await pickExampleUser(modelsDir);
-  if (options.rate > 0) {
-    const catalog = await loadCatalogFrom(modelsDir);
-    const simulator = createEventSimulator(catalog, { source: 'simulator' });
-    const running = runProducer({
-      bus: eventBus,
-      simulator,
-      rate: options.rate,
-      signal: simulation.signal,
-      onError: (error) => logger.warn({ err: describeError(error) }, 'simulated publish failed'),
-    });
-    shutdown.add('simulator', async () => {
-      simulation.abort();
-      await running.catch(() => undefined);
-    });
-    say(`simulator: ${options.rate} events/s of clicks, add-to-carts and purchases`);
-  }
-
-  const base = api.url.replace('0.0.0.0', 'localhost');
+  const base = system.url.replace('0.0.0.0', 'localhost');
   console.log(
     [
       '',
