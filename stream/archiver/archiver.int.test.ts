@@ -30,7 +30,7 @@ const kafka = new Kafka({
   clientId: `archiver-test-${id}`,
   logLevel: logLevel.NOTHING,
 });
-const producer = kafka.producer();
+const producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
 const admin = kafka.admin();
 
 const good = {

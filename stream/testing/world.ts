@@ -76,9 +76,12 @@ export async function createStreamWorld(options: StreamWorldOptions = {}) {
   const config: Config = loadConfig({ ...process.env, ...env });
   const logger = options.logger ?? createLogger({ level: 'silent' });
 
+  // Generous budgets: the checks read thousands of ids at once, on a machine that may be busy.
   const featureStore = new RedisFeatureStore({
     url: config.redis.url,
     keyPrefix: config.redis.keyPrefix,
+    readTimeoutMs: 10_000,
+    writeTimeoutMs: 10_000,
     logger,
   });
   await featureStore.start();
@@ -93,9 +96,20 @@ export async function createStreamWorld(options: StreamWorldOptions = {}) {
     logLevel: logLevel.NOTHING,
   });
   const admin: Admin = kafka.admin();
-  const rawProducer: Producer = kafka.producer();
+  // Idempotent, so a retried send cannot put a raw message into the topic twice.
+  const rawProducer: Producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
   await admin.connect();
   await rawProducer.connect();
+  // The topics exist before anything is published (auto-creation would use the broker's
+  // partition count, not the world's).
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [config.kafka.topics.events, config.kafka.topics.deadLetter].map((topic) => ({
+      topic,
+      numPartitions: config.kafka.partitions,
+      replicationFactor: 1,
+    })),
+  });
   const buses: KafkaEventBus[] = [];
   const children: UpdaterProcess[] = [];
 

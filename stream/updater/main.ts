@@ -23,6 +23,8 @@ import { BundleBackedIndex } from './bundle-index.ts';
 import { createUpdater, type UpdaterStats } from './updater.ts';
 
 const PROGRESS_INTERVAL_MS = 10_000;
+/** Smallest time budget of one feature store read by the updater (a batch's ids at once). */
+const UPDATER_READ_BUDGET_MS = 5000;
 
 function startMetricsServer(metrics: Metrics, port: number, logger: Logger): Promise<Server | null> {
   const server = createServer((req, res) => {
@@ -109,7 +111,15 @@ async function main(): Promise<void> {
     const server = await startMetricsServer(metrics, config.stream.metricsPort, logger);
     if (server) steps.push(['metrics server', () => new Promise((resolve) => server.close(resolve))]);
 
-    const featureStore = createFeatureStore(config, logger);
+    // The updater reads a whole batch at once (thousands of ids), not one request's worth: its
+    // reads get at least UPDATER_READ_BUDGET_MS rather than the API's request-path budget.
+    const featureStore = createFeatureStore(
+      {
+        ...config,
+        api: { ...config.api, storeTimeoutMs: Math.max(config.api.storeTimeoutMs, UPDATER_READ_BUDGET_MS) },
+      },
+      logger,
+    );
     await featureStore.start();
     steps.push(['feature store', () => featureStore.close()]);
 

@@ -15,7 +15,7 @@ const base = loadConfig();
 const logger = createLogger({ level: (process.env['TEST_LOG_LEVEL'] as 'info' | undefined) ?? 'silent' });
 const raw = new Kafka({ brokers: base.kafka.brokers, clientId: 'bus-test', logLevel: logLevel.NOTHING });
 const admin = raw.admin();
-const producer = raw.producer();
+const producer = raw.producer({ idempotent: true, allowAutoTopicCreation: false });
 
 beforeAll(async () => {
   await admin.connect();
