@@ -84,25 +84,29 @@ export function searchTopK(
         const threshold = heap.full ? heap.threshold - slack : Number.NEGATIVE_INFINITY;
         let count = 0;
         for (; row < end && count < batch; row++) {
+          // The filter first: it is the cheaper test, and skipping an ineligible row only
+          // delays the monotone stop to the next eligible one.
+          if (eligible !== null && (eligible[row >>> 5]! & (1 << (row & 31))) === 0) continue;
           const a = tc * along[row]!;
           if (monotone && a + sc * acrossSuffixMax[row]! < threshold) {
             stopped = true;
             break;
           }
           if (a + sc * across[row]! < threshold) continue;
-          if (eligible !== null && (eligible[row >>> 5]! & (1 << (row & 31))) === 0) continue;
           candidates[count++] = row;
         }
         if (count === 0) continue;
         kernel.score(count);
+        let cutoff = heap.full ? heap.threshold : Number.NEGATIVE_INFINITY;
         for (let i = 0; i < count; i++) {
           const r = candidates[i]!;
-          if (heap.full && firstPass[i]! + margin * norms[r]! < heap.threshold) continue;
+          if (firstPass[i]! + margin * norms[r]! < cutoff) continue;
           const base = r * d;
           let score = 0;
           for (let j = 0; j < d; j++) score += query[j]! * vectors[base + j]!;
           rowsScored++;
           heap.push(score, r, ids[r]!);
+          if (heap.full) cutoff = heap.threshold;
         }
       }
       continue;
