@@ -10,7 +10,13 @@ import { type ColumnOrValue, lit } from './column.ts';
 import { DEFAULT_REMOTE, parseConnectionString } from './connection.ts';
 import { DataFrame } from './dataframe.ts';
 import { SparkConnectArgumentError } from './errors.ts';
-import type { CommandProto, ExecutePlanResponseProto, ExpressionProto, PlanProto } from './proto-types.ts';
+import type {
+  CommandProto,
+  ExecutePlanResponseProto,
+  ExpressionProto,
+  PlanProto,
+  RelationProto,
+} from './proto-types.ts';
 import { DataFrameReader, DataStreamReader } from './reader.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts';
 import { fromProtoType, type StructType } from './types.ts';
@@ -209,7 +215,7 @@ export class SparkSession {
    * Parameters: `{ name: value }` for `:name` markers, or an array for `?` markers.
    */
   async sql(query: string, args?: Record<string, ColumnOrValue> | ColumnOrValue[]): Promise<DataFrame> {
-    const sql: NonNullable<import('./proto-types.ts').RelationProto['sql']> = { query };
+    const sql: NonNullable<RelationProto['sql']> = { query };
     if (Array.isArray(args)) sql.posArguments = args.map((a) => lit(a).expr);
     else if (args) {
       sql.namedArguments = Object.fromEntries(

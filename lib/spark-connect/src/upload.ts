@@ -9,6 +9,7 @@ import * as arrow from 'apache-arrow';
 import { conformBatch, encodeIpc, rowsToBatch, sparkSchemaOfArrow } from './arrow.ts';
 import type { SparkConnectClient } from './client.ts';
 import { crc32 } from './crc32.ts';
+import { SparkConnectArgumentError, SparkConnectError } from './errors.ts';
 import type { RelationProto } from './proto-types.ts';
 import { type StructType, toJsonType } from './types.ts';
 
@@ -44,7 +45,7 @@ export function toBatches(
     }
     return { schema: target, batches };
   }
-  if (!schema) throw new Error('a schema is required for rows');
+  if (!schema) throw new SparkConnectArgumentError('a schema is required for rows');
   const batches: arrow.RecordBatch[] = [];
   if (data.length === 0) return { schema, batches };
   const sample = rowsToBatch(data.slice(0, SAMPLE_ROWS), schema);
@@ -84,7 +85,9 @@ async function uploadCachedRelation(client: SparkConnectClient, blob: Uint8Array
   }
   const response = await client.addArtifacts(requests);
   if (response.artifacts?.some((a) => a.isCrcSuccessful === false)) {
-    throw new Error(`the server rejected the CRC of artifact ${name}`);
+    throw new SparkConnectError('SPARK_CONNECT_UPLOAD', `the server rejected the CRC of artifact ${name}`, {
+      retriable: true,
+    });
   }
   return hash;
 }

@@ -7,7 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { toLiteral } from '../column.ts';
 import { DataFrame } from '../dataframe.ts';
 import { SparkConnectArgumentError } from '../errors.ts';
-import type { LiteralProto, MlOperatorProto, MlParamsProto } from '../proto-types.ts';
+import type {
+  CommandProto,
+  LiteralProto,
+  MlOperatorProto,
+  MlParamsProto,
+  RelationProto,
+} from '../proto-types.ts';
 import type { SparkSession } from '../session.ts';
 
 const ESTIMATOR = 'org.apache.spark.ml.recommendation.ALS';
@@ -66,10 +72,7 @@ function toParams(params: Record<string, unknown>): MlParamsProto {
 }
 const DOUBLE_PARAMS = new Set(['regParam', 'alpha']);
 
-async function mlCommand(
-  session: SparkSession,
-  command: NonNullable<import('../proto-types.ts').CommandProto['mlCommand']>,
-) {
+async function mlCommand(session: SparkSession, command: NonNullable<CommandProto['mlCommand']>) {
   const responses = await session.executeCommand({ mlCommand: command });
   const result = responses.find((r) => r.mlCommandResult)?.mlCommandResult;
   if (!result) throw new SparkConnectArgumentError('the server sent no ML result');
@@ -140,10 +143,7 @@ export class ALSModel {
     if (this.disposed) throw new SparkConnectArgumentError('this ALSModel was disposed');
   }
 
-  private attribute(
-    method: string,
-    args: { param?: LiteralProto; input?: import('../proto-types.ts').RelationProto }[] = [],
-  ): DataFrame {
+  private attribute(method: string, args: { param?: LiteralProto; input?: RelationProto }[] = []): DataFrame {
     this.check();
     return new DataFrame(this.session, {
       mlRelation: { fetch: { objRef: { id: this.ref }, methods: [{ method, args }] } },
