@@ -8,13 +8,18 @@
  * first checked against an exhaustive scan on a sample of queries, so a fast wrong index fails
  * the benchmark instead of winning it.
  *
+ * Reported per scenario: wall-clock p50/p99 and queries/s (one query at a time), CPU time per
+ * query and the queries per CPU-second it implies (stable when other processes share the cores;
+ * the load average at the start is recorded), and how much of the catalogue a query touched.
+ *
  * Options: --items N --users N --rank N --queries N (defaults 105000, 10000, 64, 2000).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BundleReader } from '../lib/stores/bundle.ts';
 import { scanTopK } from '../lib/stores/embedded/scan.ts';
+import { type SearchStats, searchTopK } from '../lib/stores/embedded/search.ts';
 import { EmbeddedVectorIndex } from '../lib/stores/embedded/vector-index.ts';
 import { syntheticBundle } from '../lib/stores/fixtures.ts';
 import { MemoryFeatureStore } from '../lib/stores/memory/feature-store.ts';
@@ -40,6 +45,7 @@ interface Scenario {
 }
 
 async function main() {
+  const loadAverage = Number(loadavg()[0]?.toFixed(2));
   const dir = await mkdtemp(join(tmpdir(), 'vector-search-bench-'));
   try {
     console.log(`writing a synthetic bundle: ${ITEMS} items × ${RANK} dims, ${USERS} users`);
@@ -128,6 +134,7 @@ async function main() {
         await index.search({ vector: users[u]!, k: scenario.k, filter: scenario.filter(u) });
       }
       const latencies: number[] = [];
+      const cpuStarted = process.cpuUsage();
       const started = performance.now();
       for (let i = 0; i < QUERIES; i++) {
         const u = (i * 104_729) % users.length;
@@ -137,6 +144,18 @@ async function main() {
         latencies.push(performance.now() - t);
       }
       const seconds = (performance.now() - started) / 1000;
+      const cpu = process.cpuUsage(cpuStarted);
+      const cpuMsPerQuery = (cpu.user + cpu.system) / 1000 / QUERIES;
+      // How much work a query did: cells visited and rows scored exactly.
+      const stats: SearchStats = { cellsVisited: 0, rowsScored: 0 };
+      let cellsVisited = 0;
+      let rowsScored = 0;
+      for (let i = 0; i < CHECKED; i++) {
+        const u = (i * 104_729) % users.length;
+        searchTopK(table, users[u]!, scenario.k, table.eligibleRows(scenario.filter(u)), stats);
+        cellsVisited += stats.cellsVisited;
+        rowsScored += stats.rowsScored;
+      }
       // The exhaustive scan on the same queries, for comparison.
       const scanLatencies: number[] = [];
       for (let i = 0; i < Math.min(QUERIES, 200); i++) {
@@ -153,15 +172,21 @@ async function main() {
         p50_ms: Number(median(latencies).toFixed(3)),
         p99_ms: Number(percentile(latencies, 99).toFixed(3)),
         max_ms: Number(Math.max(...latencies).toFixed(3)),
+        cpu_ms_per_query: Number(cpuMsPerQuery.toFixed(4)),
+        queries_per_cpu_second: Math.round(1000 / cpuMsPerQuery),
+        cells_visited: Math.round(cellsVisited / CHECKED),
+        cells_total: table.partitions?.cells ?? 0,
+        rows_scored_exactly: Math.round(rowsScored / CHECKED),
         exhaustive_p50_ms: Number(median(scanLatencies).toFixed(3)),
       };
       results.push(row);
       console.log(
-        `${scenario.name.padEnd(48)} ${String(row.qps).padStart(7)} q/s  p50 ${row.p50_ms.toFixed(3)} ms  p99 ${row.p99_ms.toFixed(3)} ms  (exhaustive scan p50 ${row.exhaustive_p50_ms.toFixed(3)} ms)`,
+        `${scenario.name.padEnd(48)} ${String(row.qps).padStart(6)} q/s  p50 ${row.p50_ms.toFixed(3)} ms  p99 ${row.p99_ms.toFixed(3)} ms  cpu ${row.cpu_ms_per_query.toFixed(3)} ms/q (${row.queries_per_cpu_second}/cpu-s)  cells ${row.cells_visited}/${row.cells_total}  rows ${row.rows_scored_exactly}  (exhaustive p50 ${row.exhaustive_p50_ms.toFixed(3)} ms)`,
       );
     }
     recordResult('vector-search', {
       machine: machine(),
+      load_average_at_start: loadAverage,
       items: ITEMS,
       users: USERS,
       rank: RANK,
