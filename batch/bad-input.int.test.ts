@@ -1,6 +1,7 @@
 /**
  * Bad input against the real Spark Connect server: broken rows end up counted in the rejects
- * table while the run finishes; a missing raw file fails naming the file and the step; an
+ * table while the run finishes; archived stream events that are invalid or delivered twice are
+ * taken once or not at all; a missing raw file fails naming the file and the step; an
  * unreachable Spark fails fast naming the SPARK_REMOTE it tried.
  */
 import { spawn } from 'node:child_process';
@@ -93,6 +94,68 @@ describe('batch with bad input', () => {
         new Set(['bad_t_dat', 'column_count', 'unknown_article', 'bad_customer_id']),
       );
       expect(await spark.read.format('delta').load(lake.bronze.transactions).count()).toBe(300);
+    } finally {
+      await spark.stop();
+    }
+  });
+
+  it('preprocess takes valid archived events once each and skips invalid ones', async () => {
+    const config = loadConfig({ ...process.env, ...env });
+    const lake = lakeTables(env.LAKE_ROOT);
+    const spark = new SparkSession({ remote: config.spark.remote });
+    try {
+      const event = {
+        event_id: '00000000-0000-4000-8000-00000000000a',
+        event_type: 'purchase',
+        user_idx: 1,
+        item_idx: 2,
+        ts: '2020-09-01T08:00:00Z',
+        source: 'test',
+        event_date: '2020-09-01',
+        is_valid: true,
+      };
+      const invalid = {
+        ...event,
+        event_id: null,
+        event_type: null,
+        user_idx: null,
+        item_idx: null,
+        is_valid: false,
+      };
+      const click = {
+        ...event,
+        event_id: '00000000-0000-4000-8000-00000000000b',
+        event_type: 'click',
+        item_idx: 3,
+      };
+      const rows = [event, event, invalid, click]; // the purchase delivered twice
+      const df = await spark.createDataFrame(
+        rows,
+        'event_id STRING, event_type STRING, user_idx INT, item_idx INT, ts TIMESTAMP, source STRING, event_date DATE, is_valid BOOLEAN',
+      );
+      await df.write.format('delta').mode('overwrite').save(lake.bronze.events);
+      const result = await runBatch({
+        config,
+        logger: createLogger({ level: 'silent' }),
+        printer: quiet,
+        step: 'preprocess',
+      });
+      expect(result.failure).toBeUndefined();
+      const fromEvents = await spark.read
+        .format('delta')
+        .load(lake.silver.purchases)
+        .where("source = 'events'")
+        .collect();
+      expect(fromEvents.map((r) => [r['user_idx'], r['item_idx']])).toEqual([[1, 2]]);
+      const clicked = await spark.read
+        .format('delta')
+        .load(lake.silver.interactions)
+        .where('user_idx = 1 AND item_idx = 3')
+        .collect();
+      expect(clicked).toHaveLength(1);
+      expect(clicked[0]!['purchases']).toBe(0);
+      expect(Number(clicked[0]!['weight'])).toBeLessThanOrEqual(config.batch.eventWeights.click);
+      expect(Number(clicked[0]!['weight'])).toBeGreaterThan(0);
     } finally {
       await spark.stop();
     }

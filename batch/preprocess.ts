@@ -57,12 +57,19 @@ export function decayExpression(dayColumn: string, referenceDay: string, halfLif
 async function archivedEvents(ctx: BatchContext): Promise<DataFrame | undefined> {
   const events = await deltaIfExists(ctx.spark, ctx.lake.bronze.events);
   if (!events) return undefined;
-  return events.select(
-    col('event_type'),
-    col('user_idx').cast('int').alias('user_idx'),
-    col('item_idx').cast('int').alias('item_idx'),
-    F.to_date(col('ts')).alias('t_dat'),
-  );
+  // The archiver keeps rows it could not parse (is_valid = false) and Kafka may deliver an event
+  // twice: keep valid rows, once per event_id.
+  const columns = await events.columns();
+  const valid = columns.includes('is_valid') ? events.where(col('is_valid')) : events;
+  return valid
+    .where(col('event_id').isNotNull())
+    .dropDuplicates(['event_id'])
+    .select(
+      col('event_type'),
+      col('user_idx').cast('int').alias('user_idx'),
+      col('item_idx').cast('int').alias('item_idx'),
+      F.to_date(col('ts')).alias('t_dat'),
+    );
 }
 
 export async function readSplit(ctx: BatchContext): Promise<Split> {
