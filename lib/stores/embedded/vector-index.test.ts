@@ -114,6 +114,29 @@ describe('partitioned search', () => {
 });
 
 describe('EmbeddedVectorIndex', () => {
+  it('lets the last activation called win even when an earlier one finishes building later', async () => {
+    const index = new EmbeddedVectorIndex({ partitions: { minItems: 100, yieldEveryMs: 0 } });
+    await index.start();
+    const random = seededRandom(4);
+    await index.createVersion('big', 8);
+    const rows = dataset('clustered', 3000, 8, random);
+    await index.upsert(
+      'big',
+      Array.from({ length: 3000 }, (_, i) => ({
+        id: i,
+        vector: rows.vectors.slice(i * 8, i * 8 + 8),
+        payload: rows.payloads[i]!,
+      })),
+    );
+    await index.createVersion('small', 8);
+    await index.upsert('small', [
+      { id: 1, vector: new Float32Array(8).fill(1), payload: payloadFor(1, 'Shoes', 'Boots') },
+    ]);
+    // 'big' yields while it builds; 'small' is called later and finishes first.
+    await Promise.all([index.activateVersion('big'), index.activateVersion('small')]);
+    expect(await index.activeVersion()).toBe('small');
+  });
+
   it('indexes a version on activation and serves upserts made after it', async () => {
     const index = new EmbeddedVectorIndex({ partitions: { minItems: 100 } });
     await index.start();

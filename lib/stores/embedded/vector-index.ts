@@ -126,6 +126,9 @@ export class EmbeddedVectorIndex implements VectorIndex {
   readonly kind = 'embedded' as const;
   private readonly collections = new Map<string, Collection>();
   private active: string | null = null;
+  /** Activation calls started, and the newest one whose switch was applied. */
+  private activations = 0;
+  private applied = 0;
   private closed = false;
   private readonly logger: Logger | undefined;
   private readonly partitionOptions: PartitionOptions;
@@ -178,6 +181,7 @@ export class EmbeddedVectorIndex implements VectorIndex {
   async activateVersion(version: string): Promise<void> {
     this.assertOpen();
     const collection = this.collection(version);
+    const ticket = ++this.activations;
     // Build the search snapshot before the switch, so the first search after it is fast.
     const started = performance.now();
     const table = await collection.prepare();
@@ -192,7 +196,11 @@ export class EmbeddedVectorIndex implements VectorIndex {
     );
     this.assertOpen();
     this.collection(version);
-    this.active = version;
+    // A later activation that finished its build first must not be overwritten by this one.
+    if (ticket > this.applied) {
+      this.applied = ticket;
+      this.active = version;
+    }
   }
 
   async activeVersion(): Promise<string | null> {
