@@ -4,8 +4,10 @@
  * peak resident memory of the batch process (Node) and of the Spark Connect server (JVM, sampled
  * from /proc every 500 ms; the server must run on this machine).
  *
- *   npm run bench -- batch-scale [--scale full|small|tiny] [--keep]
+ *   npm run bench -- batch-scale [--scale full|small|tiny] [--keep] [--from <step>]
  *
+ * `--from <step>` resumes on the lake of an earlier run (kept as it is) and adds the new steps'
+ * numbers to the recorded ones, e.g. to re-run `train-als` with other ALS_* settings.
  * Data and lake go to <tmp>/recsys-bench/<scale>/ (data is reused when present; --keep leaves the
  * lake for inspection). This takes a long time at `full` on a small machine: run it in the
  * background.
@@ -13,14 +15,20 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { STEP_NAMES } from '../batch/context.ts';
+import { loadConfig } from '../lib/config.ts';
 import { generate, type Scale } from '../lib/hm/generate.ts';
 import { recordResult } from './results.ts';
 
 const { values: args } = parseArgs({
-  options: { scale: { type: 'string', default: 'full' }, keep: { type: 'boolean', default: false } },
+  options: {
+    scale: { type: 'string', default: 'full' },
+    keep: { type: 'boolean', default: false },
+    from: { type: 'string' },
+  },
 });
 const scale = args.scale as Scale;
 const root = join(tmpdir(), 'recsys-bench', scale);
@@ -31,6 +39,8 @@ const env = {
   MODELS_DIR: join(root, 'models-scale'),
   STAGING_DIR: join(root, 'staging'),
 };
+
+const config = loadConfig(env);
 
 /** Resident memory (VmRSS) of a process in bytes, or 0 when it is gone. */
 function rss(pid: number): number {
@@ -77,6 +87,8 @@ interface StepMeasure {
   batchPeakMiB: number;
   sparkPeakMiB: number;
   exitCode: number | null;
+  alsMaxIter?: number;
+  alsRank?: number;
 }
 
 function runStep(step: string, sparkPid: number | undefined): Promise<StepMeasure> {
@@ -113,15 +125,30 @@ if (!existsSync(join(env.RAW_DIR, 'transactions_train.csv'))) {
   await generate({ scale, out: env.RAW_DIR });
   generateSeconds = (performance.now() - started) / 1000;
 }
-rmSync(env.LAKE_ROOT, { recursive: true, force: true });
-rmSync(env.MODELS_DIR, { recursive: true, force: true });
+const resultPath = join(dirname(fileURLToPath(import.meta.url)), 'results', `batch-scale-${scale}.json`);
+const firstStep = args.from === undefined ? 0 : STEP_NAMES.indexOf(args.from as (typeof STEP_NAMES)[number]);
+if (firstStep < 0) throw new Error(`--from must be one of ${STEP_NAMES.join(', ')}`);
+let earlier: StepMeasure[] = [];
+if (firstStep === 0) {
+  rmSync(env.LAKE_ROOT, { recursive: true, force: true });
+  rmSync(env.MODELS_DIR, { recursive: true, force: true });
+} else if (existsSync(resultPath)) {
+  const previous = JSON.parse(readFileSync(resultPath, 'utf8')) as {
+    steps?: StepMeasure[];
+    generateSeconds?: number;
+  };
+  earlier = (previous.steps ?? []).filter(
+    (m) => STEP_NAMES.indexOf(m.step as (typeof STEP_NAMES)[number]) < firstStep,
+  );
+  generateSeconds ??= previous.generateSeconds;
+}
 
 const sparkPid = sparkServerPid();
 if (!sparkPid) console.log('no local Spark Connect server process found: Spark memory is not measured');
-const measures: StepMeasure[] = [];
-for (const step of STEP_NAMES) {
+const measures: StepMeasure[] = [...earlier];
+for (const step of STEP_NAMES.slice(firstStep)) {
   const m = await runStep(step, sparkPid);
-  measures.push(m);
+  measures.push({ ...m, alsMaxIter: config.model.maxIter, alsRank: config.model.rank });
   console.log(
     `${step}: ${m.seconds.toFixed(1)} s, batch peak ${m.batchPeakMiB} MiB, Spark server peak ${m.sparkPeakMiB} MiB`,
   );
