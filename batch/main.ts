@@ -4,7 +4,7 @@
  * Raw H&M CSVs → Delta → ALS → evaluation → serving stores, through Spark Connect
  * (`SPARK_REMOTE`). Progress on stderr, the summary table at the end. Exit codes: 0 done,
  * 1 a step failed (the message names it and the cause), 2 bad arguments or configuration,
- * 3 Spark unreachable.
+ * 3 Spark unreachable, 130 interrupted (SIGINT/SIGTERM cancel the running Spark operations).
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config.ts';
@@ -69,10 +69,23 @@ async function main(): Promise<number> {
   });
   const printer = new ProgressPrinter();
   const started = performance.now();
+  // First SIGINT/SIGTERM: cancel the Spark work and finish with the summary; a second one exits now.
+  const interrupt = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupt.signal.aborted) process.exit(130);
+    console.error(`\nbatch: ${signal} received`);
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    const result = await runBatch({ ...args, config, logger, printer });
+    const result = await runBatch({ ...args, config, logger, printer, signal: interrupt.signal });
     printer.line(`\n${summaryTable(result.outcomes)}`);
     const total = ((performance.now() - started) / 1000).toFixed(1);
+    if (interrupt.signal.aborted) {
+      console.error(`\nbatch interrupted after ${total} s`);
+      return 130;
+    }
     if (result.failure) {
       console.error(`\nbatch failed after ${total} s: ${result.failure.message}`);
       return 1;

@@ -56,6 +56,8 @@ export interface RunOptions extends BatchOptions, StepSelection {
   printer?: ProgressPrinter;
   /** Working directory relative paths are resolved against. @default process.cwd() */
   cwd?: string;
+  /** Aborting interrupts the Spark operations of the run; the current step fails, the rest are skipped. */
+  signal?: AbortSignal;
   /** Replaces the step implementations (tests). */
   steps?: Partial<Record<StepName, BatchStep>>;
 }
@@ -95,6 +97,12 @@ export async function runBatch(options: RunOptions): Promise<RunResult> {
     );
   };
   spark.registerProgressHandler(onSparkProgress);
+  // Stop the server-side work too: a cancelled ALS fit would otherwise keep the cluster busy.
+  const onAbort = () => {
+    printer.line(`batch: interrupted during ${current || 'start-up'}; cancelling Spark operations`);
+    spark.interruptAll().catch(() => undefined);
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
 
   const ctx = createContext(
     config,
@@ -117,7 +125,7 @@ export async function runBatch(options: RunOptions): Promise<RunResult> {
   try {
     for (const [i, name] of names.entries()) {
       const step = options.steps?.[name] ?? STEPS[name];
-      if (failure) {
+      if (failure || options.signal?.aborted) {
         outcomes.push({
           step: name,
           status: 'skipped',
@@ -163,6 +171,7 @@ export async function runBatch(options: RunOptions): Promise<RunResult> {
       }
     }
   } finally {
+    options.signal?.removeEventListener('abort', onAbort);
     spark.removeProgressHandler(onSparkProgress);
     await spark.stop();
   }
