@@ -10,6 +10,7 @@
  * - Auto-pipelining batches the commands issued in one tick into one round trip per node, which
  *   is how bulk writes stay fast on both a single node and a cluster.
  */
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Cluster, Redis, ReplyError } from 'ioredis';
 import { AppError, DependencyError, TimeoutError, ValidationError } from '../../errors.ts';
 
@@ -24,6 +25,11 @@ export interface RedisConnectionOptions {
   connectTimeoutMs?: number;
   /** Client name shown by CLIENT LIST. @default 'recsys' */
   connectionName?: string;
+  /**
+   * Extra TLS settings for `rediss://` (e.g. `ca` for a private certificate authority; the
+   * system roots and NODE_EXTRA_CA_CERTS apply otherwise). Ignored for `redis://`.
+   */
+  tls?: TlsOptions;
 }
 
 export const REDIS_CONNECTION_DEFAULTS = {
@@ -54,15 +60,16 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
     connectionName: options.connectionName ?? REDIS_CONNECTION_DEFAULTS.connectionName,
     retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2000),
   };
-  const seeds = options.clusterNodes ?? [];
-  if (seeds.length === 0) return new Redis(options.url, common);
-
   const url = new URL(options.url);
+  const tls = url.protocol === 'rediss:' ? { ...options.tls } : undefined;
+  const seeds = options.clusterNodes ?? [];
+  if (seeds.length === 0) return new Redis(options.url, tls ? { ...common, tls } : common);
+
   const nodeOptions = {
     ...common,
     username: url.username ? decodeURIComponent(url.username) : undefined,
     password: url.password ? decodeURIComponent(url.password) : undefined,
-    tls: url.protocol === 'rediss:' ? {} : undefined,
+    tls,
   };
   return new Cluster(seeds.map(parseHostPort), {
     lazyConnect: true,
@@ -80,11 +87,20 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
  * retriable DependencyError (TimeoutError when the budget ran out).
  */
 export async function connectRedis(client: RedisClient, timeoutMs: number): Promise<void> {
+  // ioredis rejects connect() with a generic "Connection is closed" and reports the reason
+  // (refused, WRONGPASS, TLS failure) as an 'error' event: keep the last one to tell the caller.
+  let reason: unknown;
+  const onError = (error: unknown) => {
+    reason = error;
+  };
+  client.on('error', onError);
   try {
     await withTimeout(client.connect(), timeoutMs, 'connect');
   } catch (error) {
     client.disconnect();
-    throw translateRedisError(error, 'connect');
+    throw translateRedisError(reason ?? error, 'connect');
+  } finally {
+    client.off('error', onError);
   }
 }
 

@@ -26,6 +26,7 @@ import {
   connectRedis,
   createRedisClient,
   type RedisClient,
+  type RedisConnectionOptions,
   scanKeys,
   translateRedisError,
   unlinkKeys,
@@ -49,6 +50,8 @@ export interface RedisFeatureStoreOptions {
   bulkTimeoutMs?: number;
   /** Budget for connecting in `start()`. @default 5000 */
   connectTimeoutMs?: number;
+  /** Extra TLS settings for `rediss://` (see RedisConnectionOptions.tls). */
+  tls?: RedisConnectionOptions['tls'];
   /** Entries per pipelined burst of a bulk write. @default 1000 */
   chunkSize?: number;
   /** How long applied event ids are remembered. @default PROCESSED_EVENT_TTL_MS (7 days) */
@@ -124,6 +127,7 @@ export class RedisFeatureStore implements FeatureStore {
       clusterNodes: options.clusterNodes,
       connectTimeoutMs: this.connectMs,
       connectionName: 'recsys-feature-store',
+      tls: options.tls,
     });
     // ioredis reports connection trouble as events too; without a listener Node would crash.
     this.client.on('error', (error: Error) =>
