@@ -103,6 +103,49 @@ describe('mmrSelect', () => {
     expect(mmrSelect(candidates, 3, 0.5)).toEqual([0, 1, 2]);
   });
 
+  it('picks exactly what a plain eager MMR picks, over many random cases', () => {
+    // Reference: the textbook greedy loop, recomputing every similarity at every step.
+    const eager = (candidates: MmrCandidate[], k: number, lambda: number): number[] => {
+      const scores = candidates.map((c) => c.score);
+      const max = Math.max(...scores);
+      const min = Math.min(...scores);
+      const relevance = (i: number) => (max > min ? (scores[i]! - min) / (max - min) : 1);
+      const order = scores.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
+      const chosen: number[] = [];
+      while (chosen.length < Math.min(k, candidates.length)) {
+        let best = -1;
+        let bestValue = Number.NEGATIVE_INFINITY;
+        for (const i of order) {
+          if (chosen.includes(i)) continue;
+          const redundancy =
+            chosen.length === 0
+              ? 0
+              : Math.max(...chosen.map((c) => cosine(candidates[i]!.vector, candidates[c]!.vector)));
+          const value = lambda * relevance(i) - (1 - lambda) * redundancy;
+          if (value > bestValue + 1e-12) {
+            bestValue = value;
+            best = i;
+          }
+        }
+        chosen.push(best);
+      }
+      return chosen;
+    };
+    const random = rng(99);
+    for (let trial = 0; trial < 300; trial++) {
+      const n = 1 + Math.floor(random() * 60);
+      // Two or more dimensions: in one, every similarity is ±1 and picks among exact ties depend on rounding.
+      const dim = 2 + Math.floor(random() * 15);
+      const candidates = randomCandidates(n, dim, trial + 1000);
+      if (trial % 5 === 0) for (const c of candidates) c.score = Math.round(c.score); // many ties
+      const lambda = [0, 0.3, 0.5, 0.8, 0.95][trial % 5]!;
+      const k = 1 + Math.floor(random() * 20);
+      expect(mmrSelect(candidates, k, lambda), `trial ${trial} n ${n} dim ${dim}`).toEqual(
+        eager(candidates, k, lambda),
+      );
+    }
+  });
+
   it('rejects a lambda outside [0, 1]', () => {
     expect(() => mmrSelect([], 1, 1.5)).toThrow(/lambda/);
     expect(() => mmrSelect([], 1, Number.NaN)).toThrow(/lambda/);
