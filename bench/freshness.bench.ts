@@ -9,7 +9,7 @@
  * asks `/recommend` again and again (back to back) and stops the clock when an answer differs from
  * the one before the purchase; the figure therefore includes one `/recommend` call.
  *
- *   npm run bench -- freshness [--probes 300] [--load 500]
+ *   npm run bench -- freshness [--probes 300] [--load 500] [--debounce 20]
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -23,11 +23,13 @@ import { createStreamWorld } from '../stream/testing/world.ts';
 import { median, percentile, recordResult } from './results.ts';
 
 const { values } = parseArgs({
-  options: { probes: { type: 'string' }, load: { type: 'string' } },
+  options: { probes: { type: 'string' }, load: { type: 'string' }, debounce: { type: 'string' } },
   strict: true,
 });
 const PROBES = Number(values.probes ?? 300);
 const LOAD = Number(values.load ?? 500);
+/** The updater's UPDATER_DEBOUNCE_MS (the configuration default unless given). */
+const DEBOUNCE_MS = Number(values.debounce ?? 20);
 const WARMUP = 10;
 const PROBE_USERS = 200;
 const PROBE_TIMEOUT_MS = 5000;
@@ -38,7 +40,12 @@ async function main(): Promise<void> {
   const world = await createStreamWorld({ items: 5000, users: 20_000, rank: 64, seed: 8 });
   const controller = new AbortController();
   try {
-    const updater = world.spawnUpdater({ UPDATER_DEBOUNCE_MS: '20', LOG_LEVEL: 'warn' });
+    const metricsPort = 20_000 + Math.floor(Math.random() * 20_000);
+    const updater = world.spawnUpdater({
+      UPDATER_DEBOUNCE_MS: String(DEBOUNCE_MS),
+      UPDATER_METRICS_PORT: String(metricsPort),
+      LOG_LEVEL: 'warn',
+    });
     const app = createApp({
       featureStore: world.featureStore,
       vectorIndex: world.vectorIndex,
@@ -114,14 +121,18 @@ async function main(): Promise<void> {
     }
     controller.abort();
     await load;
+    const batches = await batchTimes(metricsPort);
 
     const p50 = median(latencies);
     const p99 = percentile(latencies, 99);
     const round = (x: number) => Math.round(x * 10) / 10;
     console.log(
-      `${latencies.length} probes under ${LOAD} events/s (${backgroundSent} background events): ` +
+      `debounce ${DEBOUNCE_MS} ms, ${latencies.length} probes under ${LOAD} events/s (${backgroundSent} background events): ` +
         `p50 ${round(p50)} ms, p90 ${round(percentile(latencies, 90))} ms, p99 ${round(p99)} ms, ` +
         `max ${round(Math.max(...latencies))} ms, ${timeouts} timeouts; one /recommend p50 ${round(median(recommendMs))} ms`,
+    );
+    console.log(
+      `updater: ${batches.count} batches, mean ${batches.mean_ms} ms each, ${batches.over_25ms_pct} % over 25 ms, ${batches.over_100ms_pct} % over 100 ms`,
     );
     console.log(`goal p99 ≤ ${GOAL_P99_MS} ms: ${p99 <= GOAL_P99_MS && timeouts === 0 ? 'MET' : 'NOT MET'}`);
     recordResult('freshness', {
@@ -129,13 +140,14 @@ async function main(): Promise<void> {
       timeouts,
       background_events_per_second: LOAD,
       background_events: backgroundSent,
-      debounce_ms: 20,
+      debounce_ms: DEBOUNCE_MS,
       model: { rank: 64, users: 20_000, items: 5000 },
       p50_ms: round(p50),
       p90_ms: round(percentile(latencies, 90)),
       p99_ms: round(p99),
       max_ms: round(Math.max(...latencies)),
       recommend_p50_ms: round(median(recommendMs)),
+      updater_batches: batches,
       goal_p99_ms: GOAL_P99_MS,
       goal_met: p99 <= GOAL_P99_MS && timeouts === 0,
       load_average: [round(loadBefore), round(loadavg()[0]!)],
@@ -146,6 +158,23 @@ async function main(): Promise<void> {
     controller.abort();
     await world.dispose();
   }
+}
+
+/** The updater's batch processing times, from its /metrics (event_processing_duration_seconds). */
+async function batchTimes(port: number) {
+  const text = await (await fetch(`http://localhost:${port}/metrics`)).text();
+  const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+  const count = value(/^event_processing_duration_seconds_count\{[^}]*\} (\S+)$/m);
+  const sum = value(/^event_processing_duration_seconds_sum\{[^}]*\} (\S+)$/m);
+  const bucket = (le: string) =>
+    value(new RegExp(`^event_processing_duration_seconds_bucket\\{le="${le}"[^}]*\\} (\\S+)$`, 'm'));
+  const pct = (le: string) => Math.round(((count - bucket(le)) / count) * 1000) / 10;
+  return {
+    count,
+    mean_ms: Math.round((sum / count) * 10_000) / 10,
+    over_25ms_pct: pct('0.025'),
+    over_100ms_pct: pct('0.1'),
+  };
 }
 
 main().catch((error) => {

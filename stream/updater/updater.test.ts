@@ -367,6 +367,38 @@ describe('updater', () => {
     await until('applied', () => updater.stats.applied === 1);
   });
 
+  it('follows a model version switch between batches', async () => {
+    const w = await world();
+    const updater = w.updater();
+    await updater.start();
+    await w.bus.publish([event(1, 2, 'click')]);
+    await until('applied', () => updater.stats.applied === 1);
+
+    const V2 = 'v20260201-000000';
+    const v2Item = (i: number) => Float32Array.from(itemVector(i), (x) => -x);
+    await w.featureStore.putVersionInfo({
+      version: V2,
+      rank: RANK,
+      created_at: new Date().toISOString(),
+      users: 1,
+      items: ITEMS,
+    });
+    await w.featureStore.putUserVectors(V2, [[1, userVector(3)]]);
+    await w.vectorIndex.createVersion(V2, RANK);
+    await w.vectorIndex.upsert(
+      V2,
+      Array.from({ length: ITEMS }, (_, i) => ({ id: i, vector: v2Item(i), payload: payload(i) })),
+    );
+    await w.vectorIndex.activateVersion(V2);
+    await w.featureStore.activateVersion(V2);
+
+    const v1Before = await w.featureStore.getUserVector(VERSION, 1);
+    await w.bus.publish([event(1, 5, 'purchase')]);
+    await until('applied', () => updater.stats.applied === 2);
+    expect(await w.featureStore.getUserVector(V2, 1)).toEqual(emaBlend(userVector(3), v2Item(5), 0.5));
+    expect(await w.featureStore.getUserVector(VERSION, 1)).toEqual(v1Before);
+  });
+
   it('instances in one group share the work and apply each event once', async () => {
     const w = await world();
     const a = w.updater();

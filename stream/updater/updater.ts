@@ -113,6 +113,8 @@ export function createUpdater(deps: UpdaterDeps): Updater {
    */
   const partialWrites = new Map<number, { ids: Set<string>; applied: Accepted[]; writes: number }>();
   const rankByVersion = new Map<string, number>();
+  /** The model version the previous batch used (a guess for the next one). */
+  let lastVersion: string | null = null;
 
   let consumer: Consumer | undefined;
   let stopping: Promise<void> | undefined;
@@ -182,18 +184,27 @@ export function createUpdater(deps: UpdaterDeps): Updater {
       // items and the users' vectors (read for all accepted events; the few found already
       // applied are dropped afterwards).
       const donePromise = featureStore.processedEventIds(accepted.map((a) => a.event.event_id));
-      donePromise.catch(() => {}); // awaited below; this only keeps an early throw from leaving it unhandled
+      const itemIdxs = [...new Set(accepted.map((a) => a.event.item_idx))];
+      const userIdxs = [...new Set(accepted.map((a) => a.event.user_idx))];
+      const readModel = (v: string) =>
+        Promise.all([
+          modelRank(v),
+          vectorIndex.retrieve(itemIdxs, { withVectors: true, version: v }),
+          Promise.all(userIdxs.map((u) => featureStore.getUserVector(v, u))),
+        ]);
+      // Optimistically read with the version of the previous batch while asking for the current
+      // one (it changes once per model publish), saving a round trip; a wrong guess is re-read.
+      const guess = lastVersion;
+      const guessed = guess ? readModel(guess) : undefined;
+      for (const p of [donePromise, guessed]) p?.catch(() => {}); // awaited below
       const version = await featureStore.activeVersion();
       // Without a model there are no item vectors to learn from: wait (retry) rather than
       // dead-letter every event as "unknown".
       if (!version) throw new DependencyError('feature store', 'no active model version yet');
-      const itemIdxs = [...new Set(accepted.map((a) => a.event.item_idx))];
-      const userIdxs = [...new Set(accepted.map((a) => a.event.user_idx))];
-      const [done, rank, retrieved, vectors] = await Promise.all([
+      lastVersion = version;
+      const [done, [rank, retrieved, vectors]] = await Promise.all([
         donePromise,
-        modelRank(version),
-        vectorIndex.retrieve(itemIdxs, { withVectors: true, version }),
-        Promise.all(userIdxs.map((u) => featureStore.getUserVector(version, u))),
+        version === guess && guessed ? guessed : readModel(version),
       ]);
 
       let fresh = accepted;
