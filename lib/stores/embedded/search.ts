@@ -21,6 +21,12 @@ export interface SearchStats {
  */
 const BOUND_SLACK = 1e-9;
 
+/**
+ * Absolute slack on the float32 first pass: the relative margin covers rounding of normal
+ * numbers; products that fall into float32's subnormal range can add up to 2^-149 each.
+ */
+const SUBNORMAL_SLACK = 1e-30;
+
 export function searchTopK(
   table: ItemTable,
   query: Float32Array,
@@ -100,7 +106,7 @@ export function searchTopK(
         let cutoff = heap.full ? heap.threshold : Number.NEGATIVE_INFINITY;
         for (let i = 0; i < count; i++) {
           const r = candidates[i]!;
-          if (firstPass[i]! + margin * norms[r]! < cutoff) continue;
+          if (firstPass[i]! + margin * norms[r]! + SUBNORMAL_SLACK < cutoff) continue;
           const base = r * d;
           let score = 0;
           for (let j = 0; j < d; j++) score += query[j]! * vectors[base + j]!;
