@@ -32,7 +32,14 @@ async function main(): Promise<void> {
   console.log(
     `setting up: synthetic model (rank 64, 20000 users, 5000 items) in Redis, topic with 3 partitions`,
   );
-  const world = await createStreamWorld({ items: 5000, users: 20_000, rank: 64, seed: 3 });
+  // The configuration's default debounce, as `npm run stream:update` runs.
+  const world = await createStreamWorld({
+    items: 5000,
+    users: 20_000,
+    rank: 64,
+    seed: 3,
+    env: { UPDATER_DEBOUNCE_MS: '20' },
+  });
   try {
     const producerBus = await world.bus('producer');
     const runs: Array<{ eventsPerSecond: number; seconds: number; writes: number; debounceHits: number }> =

@@ -6,8 +6,9 @@
  * - A failing handler pauses its partition and returns without resolving anything; after a
  *   backoff the partition resumes and kafkajs fetches from the first unresolved offset, so the
  *   same batch comes back. Other partitions keep flowing meanwhile; nothing is skipped.
- * - The batch window maps onto the fetch: a large `minBytes` and `maxWaitTimeInMs` = window make
- *   the broker hold a fetch until the window has passed, so a burst arrives as one batch.
+ * - The batch window maps onto the fetch: `maxWaitTimeInMs` = window and a `minBytes` that light
+ *   traffic does not reach make the broker hold a fetch until the window has passed, so a burst
+ *   arrives as one batch; a busy topic fills `minBytes` and is fetched without waiting.
  * - `stop()` lets the batch in hand finish and commit, then leaves the group; safe to call twice.
  */
 import type { EachBatchPayload, Kafka, Consumer as KafkaConsumer, KafkaMessage } from 'kafkajs';
@@ -30,8 +31,12 @@ export interface KafkaConsumeSettings {
   sessionTimeoutMs: number;
 }
 
-/** Bytes the broker waits for during a batch window; large enough that the window decides. */
-const WINDOW_MIN_BYTES = 4 * 1024 * 1024;
+/**
+ * Bytes the broker waits for during a batch window: under light traffic the window decides; once
+ * this much is waiting (a busy topic, a backlog) the fetch returns at once. It must stay below
+ * what one fetch can carry (kafkajs: 1 MiB per partition), or every fetch would sit out the window.
+ */
+const WINDOW_MIN_BYTES = 512 * 1024;
 
 function headerString(value: Buffer | string | (Buffer | string)[] | undefined): string | undefined {
   if (value === undefined) return undefined;
