@@ -20,10 +20,12 @@
  *
  * The build is deterministic for a given seed. It is written as a generator so it can run in
  * slices that yield to the event loop (activation) or in one go (a search that needs it now).
- * Cell assignment need not be the true nearest axis for correctness (bounds are computed from
- * the actual members), so items are assigned through a two-level search over the axes.
+ * Cell assignment need not be the true best axis for correctness (bounds are computed from the
+ * actual members), so it scores all axes at once in float32 with the SIMD kernel, or, on hosts
+ * without WebAssembly SIMD, searches only the axes of the best few axis groups.
  */
 import { seededRandom } from '../random.ts';
+import { createSimdKernel, type SimdKernel } from './simd-kernel.ts';
 
 export interface Partitioning {
   /** Cell count (cells are non-empty). */
@@ -106,20 +108,23 @@ export function buildPartitionsSync(
   }
 }
 
-/** Index in `candidates` (or 0..k-1) of the axis with the largest inner product with a row. */
+/**
+ * The axis (among `candidates[0..count)`, or all k when `candidates` is null) with the largest
+ * inner product with the row at `base`.
+ */
 function bestAxis(
-  vectors: ArrayLike<number>,
+  vectors: Float32Array,
   base: number,
   d: number,
   axes: Float64Array,
   k: number,
-  candidates?: Int32Array,
+  candidates: Int32Array | null = null,
+  count = k,
 ): number {
   let best = 0;
   let bestScore = Number.NEGATIVE_INFINITY;
-  const count = candidates ? candidates.length : k;
   for (let i = 0; i < count; i++) {
-    const c = candidates ? candidates[i]! : i;
+    const c = candidates === null ? i : candidates[i]!;
     const cb = c * d;
     let s = 0;
     for (let j = 0; j < d; j++) s += vectors[base + j]! * axes[cb + j]!;
@@ -147,7 +152,7 @@ function normaliseRows(m: Float64Array, rows: number, d: number): void {
  * cells restart at a random sample row. Yields between passes.
  */
 function* sphericalKMeans(
-  data: ArrayLike<number>,
+  data: Float32Array,
   sample: Int32Array,
   d: number,
   k: number,
@@ -165,11 +170,19 @@ function* sphericalKMeans(
   const counts = new Int32Array(k);
   for (let iteration = 0; iteration < iterations; iteration++) {
     let changed = 0;
-    for (let s = 0; s < sample.length; s++) {
-      const c = bestAxis(data, sample[s]! * d, d, axes, k);
-      if (c !== assignment[s]) changed++;
-      assignment[s] = c;
-      if ((s & 127) === 0) yield;
+    const scorer = axisScorer(axes, k, d);
+    for (let from = 0; from < sample.length; from += 256) {
+      const to = Math.min(sample.length, from + 256);
+      if (scorer) {
+        for (let s = from; s < to; s++) {
+          const c = bestAxisSimd(scorer, data, sample[s]! * d, d, k);
+          if (c !== assignment[s]) changed++;
+          assignment[s] = c;
+        }
+      } else {
+        changed += assignSample(data, sample, from, to, d, axes, k, assignment);
+      }
+      yield;
     }
     sums.fill(0);
     counts.fill(0);
@@ -194,6 +207,82 @@ function* sphericalKMeans(
     if (changed === 0) break;
   }
   return axes;
+}
+
+/** Assigns sample rows [from, to) to their best axes; returns how many changed. */
+function assignSample(
+  data: Float32Array,
+  sample: Int32Array,
+  from: number,
+  to: number,
+  d: number,
+  axes: Float64Array,
+  k: number,
+  assignment: Int32Array,
+): number {
+  let changed = 0;
+  for (let s = from; s < to; s++) {
+    const c = bestAxis(data, sample[s]! * d, d, axes, k);
+    if (c !== assignment[s]) changed++;
+    assignment[s] = c;
+  }
+  return changed;
+}
+
+/**
+ * Assigns rows [from, to) through the axis groups: score the groups, then only the axes of the
+ * `probe` best groups.
+ */
+function assignRows(
+  vectors: Float32Array,
+  from: number,
+  to: number,
+  d: number,
+  axes: Float64Array,
+  k: number,
+  groupAxes: Float64Array,
+  members: Int32Array[],
+  probe: number,
+  assignment: Int32Array,
+): void {
+  const groups = members.length;
+  const groupScores = new Float64Array(groups);
+  const candidates = new Int32Array(k);
+  for (let row = from; row < to; row++) {
+    const base = row * d;
+    for (let g = 0; g < groups; g++) {
+      let s = 0;
+      const gb = g * d;
+      for (let j = 0; j < d; j++) s += vectors[base + j]! * groupAxes[gb + j]!;
+      groupScores[g] = s;
+    }
+    let count = 0;
+    for (let p = 0; p < probe; p++) {
+      let best = 0;
+      for (let g = 1; g < groups; g++) if (groupScores[g]! > groupScores[best]!) best = g;
+      groupScores[best] = Number.NEGATIVE_INFINITY;
+      const m = members[best]!;
+      for (let i = 0; i < m.length; i++) candidates[count++] = m[i]!;
+    }
+    assignment[row] = count === 0 ? 0 : bestAxis(vectors, base, d, axes, k, candidates, count);
+  }
+}
+
+/** A float32 SIMD scorer of every axis at once, or null without WebAssembly SIMD. */
+function axisScorer(axes: Float64Array, k: number, d: number): SimdKernel | null {
+  const kernel = createSimdKernel(Float32Array.from(axes), k, d, k);
+  if (kernel) for (let c = 0; c < k; c++) kernel.rows[c] = c;
+  return kernel;
+}
+
+/** Best axis of the row at `base` with the SIMD scorer (float32 is plenty for a cell choice). */
+function bestAxisSimd(kernel: SimdKernel, vectors: Float32Array, base: number, d: number, k: number): number {
+  kernel.setQuery(vectors.subarray(base, base + d));
+  kernel.score(k);
+  const scores = kernel.scores;
+  let best = 0;
+  for (let c = 1; c < k; c++) if (scores[c]! > scores[best]!) best = c;
+  return best;
 }
 
 /** The build as a generator that yields at points where it may pause. */
@@ -226,37 +315,38 @@ function* partitionSteps(
       random,
     );
 
-    // Two-level assignment: group the axes, then search only the best groups' axes.
-    const groups = Math.max(1, Math.round(Math.sqrt(k)));
-    const groupAxes = yield* sphericalKMeans(
-      axes,
-      Int32Array.from({ length: k }, (_, i) => i),
-      d,
-      groups,
-      10,
-      random,
-    );
-    const members: number[][] = Array.from({ length: groups }, () => []);
-    for (let c = 0; c < k; c++) members[bestAxis(axes, c * d, d, groupAxes, groups)]!.push(c);
-    const probe = Math.min(groups, 3);
-    const groupScores = new Float64Array(groups);
-    const candidates = new Int32Array(k);
-    for (let row = 0; row < n; row++) {
-      const base = row * d;
-      for (let g = 0; g < groups; g++) {
-        let s = 0;
-        for (let j = 0; j < d; j++) s += vectors[base + j]! * groupAxes[g * d + j]!;
-        groupScores[g] = s;
+    const scorer = axisScorer(axes, k, d);
+    if (scorer) {
+      // Every axis scored at once in float32 SIMD.
+      for (let row = 0; row < n; row++) {
+        assignment[row] = bestAxisSimd(scorer, vectors, row * d, d, k);
+        if ((row & 1023) === 0) yield;
       }
-      let count = 0;
-      for (let p = 0; p < probe; p++) {
-        let best = 0;
-        for (let g = 1; g < groups; g++) if (groupScores[g]! > groupScores[best]!) best = g;
-        groupScores[best] = Number.NEGATIVE_INFINITY;
-        for (const c of members[best]!) candidates[count++] = c;
+    } else {
+      // Without SIMD: group the axes, then search only the best groups' axes.
+      const groups = Math.max(1, Math.round(Math.sqrt(k)));
+      const axes32 = Float32Array.from(axes);
+      const everyAxis = Int32Array.from({ length: k }, (_, i) => i);
+      const groupAxes = yield* sphericalKMeans(axes32, everyAxis, d, groups, 10, random);
+      const memberLists: number[][] = Array.from({ length: groups }, () => []);
+      for (let c = 0; c < k; c++) memberLists[bestAxis(axes32, c * d, d, groupAxes, groups)]!.push(c);
+      const members = memberLists.map((m) => Int32Array.from(m));
+      const probe = Math.min(groups, 3);
+      for (let from = 0; from < n; from += 1024) {
+        assignRows(
+          vectors,
+          from,
+          Math.min(n, from + 1024),
+          d,
+          axes,
+          k,
+          groupAxes,
+          members,
+          probe,
+          assignment,
+        );
+        yield;
       }
-      assignment[row] = count === 0 ? 0 : bestAxis(vectors, base, d, axes, k, candidates.subarray(0, count));
-      if ((row & 255) === 0) yield;
     }
   }
 

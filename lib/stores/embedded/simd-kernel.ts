@@ -200,9 +200,17 @@ export class SimdKernel {
   }
 }
 
-/** A kernel over `n` rows of `vectors`, or null when this host has no WebAssembly SIMD. */
-export function createSimdKernel(vectors: Float32Array, n: number, dimension: number): SimdKernel | null {
+/**
+ * A kernel over `n` rows of `vectors` taking up to `batch` rows per call, or null when this host
+ * has no WebAssembly SIMD.
+ */
+export function createSimdKernel(
+  vectors: Float32Array,
+  n: number,
+  dimension: number,
+  batch = 256,
+): SimdKernel | null {
   const wasm = module();
   if (!wasm || n === 0) return null;
-  return new SimdKernel(wasm, vectors, n, dimension);
+  return new SimdKernel(wasm, vectors, n, dimension, batch);
 }
