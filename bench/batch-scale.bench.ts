@@ -157,7 +157,7 @@ for (const step of STEP_NAMES.slice(firstStep)) {
     scale,
     generateSeconds,
     steps: measures,
-    complete: measures.length === STEP_NAMES.length,
+    complete: measures.length === STEP_NAMES.length && measures.every((x) => x.exitCode === 0),
   });
   if (m.exitCode !== 0) {
     console.log(`${step} failed (exit ${m.exitCode}); stopping`);
@@ -166,4 +166,6 @@ for (const step of STEP_NAMES.slice(firstStep)) {
 }
 const total = measures.reduce((s, m) => s + m.seconds, 0);
 console.log(`total ${total.toFixed(1)} s`);
-if (!args.keep) rmSync(env.LAKE_ROOT, { recursive: true, force: true });
+// A lake of a run that stopped part-way is kept so `--from <step>` can resume on it.
+const complete = measures.length === STEP_NAMES.length && measures.every((m) => m.exitCode === 0);
+if (complete && !args.keep) rmSync(env.LAKE_ROOT, { recursive: true, force: true });
