@@ -69,12 +69,9 @@ function saslOptions(sasl: KafkaConfig['sasl']): SASLOptions | undefined {
   }
 }
 
-export function createKafkaClient(
-  config: KafkaConfig,
-  logger: Logger,
-  options: KafkaClientOptions = {},
-): Kafka {
-  return new Kafka({
+/** The kafkajs client settings for this configuration (separate so they can be checked offline). */
+export function kafkaClientConfig(config: KafkaConfig, logger: Logger, options: KafkaClientOptions = {}) {
+  return {
     clientId: options.role ? `${config.clientId}-${options.role}` : config.clientId,
     brokers: config.brokers,
     ssl: config.ssl,
@@ -82,5 +79,15 @@ export function createKafkaClient(
     connectionTimeout: options.connectionTimeoutMs ?? 3000,
     logLevel: kafkajsLevel(logger.level),
     logCreator: pinoLogCreator(logger),
-  });
+  } satisfies KafkaClientSettings;
+}
+
+type KafkaClientSettings = ConstructorParameters<typeof Kafka>[0];
+
+export function createKafkaClient(
+  config: KafkaConfig,
+  logger: Logger,
+  options: KafkaClientOptions = {},
+): Kafka {
+  return new Kafka(kafkaClientConfig(config, logger, options));
 }
