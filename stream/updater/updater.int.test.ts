@@ -206,6 +206,51 @@ describe('updater on Kafka + Redis', () => {
   });
 });
 
+describe('two updater processes in one group', () => {
+  let world: StreamWorld;
+  beforeAll(async () => {
+    world = await createStreamWorld({ seed: 31, partitions: 4 });
+  });
+  afterAll(async () => {
+    await world?.dispose();
+  });
+
+  it('share the partitions and apply every event exactly once, then stop gracefully', async () => {
+    const before = await snapshot(world, world.catalog.users);
+    const a = world.spawnUpdater();
+    const b = world.spawnUpdater();
+    const started = (p: typeof a) =>
+      Promise.race([p.started, sleep(30_000).then(() => Promise.reject(new Error(p.lines.join('\n'))))]);
+    await Promise.all([started(a), started(b)]);
+    const sent: UserEvent[] = [];
+    await runProducer({
+      bus: await world.bus('producer'),
+      simulator: createEventSimulator(world.catalog, { seed: 13 }),
+      rate: 1000,
+      durationMs: 3000,
+      onSent: (events) => sent.push(...events),
+    });
+    await world.waitApplied(
+      sent.map((e) => e.event_id),
+      60_000,
+    );
+    a.child.kill('SIGTERM');
+    b.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    expect(await b.exited).toBe(0);
+    const stats = [a, b].map((p) =>
+      p.lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'updater stopped'),
+    );
+    for (const s of stats) expect(s).toBeDefined();
+    // Both did work, and between them every event once (a rebalance may hand a batch over, which
+    // the other recognises as applied).
+    expect(stats[0].applied).toBeGreaterThan(0);
+    expect(stats[1].applied).toBeGreaterThan(0);
+    expect(stats[0].applied + stats[1].applied).toBe(sent.length);
+    await expectAppliedOnce(world, before, sent);
+  });
+});
+
 describe('updater dead letters on Kafka', () => {
   let world: StreamWorld;
   beforeAll(async () => {
