@@ -69,11 +69,14 @@ function descendants(pid: number): number[] {
   return children;
 }
 
+/** The local Spark Connect server listening on SPARK_REMOTE's port. */
 function sparkServerPid(): number | undefined {
+  const portFlag = `spark.connect.grpc.binding.port=${config.spark.endpoint.port}`;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('SparkConnectServer')) return Number(entry);
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.includes('SparkConnectServer') && cmdline.includes(portFlag)) return Number(entry);
     } catch {
       // gone
     }
