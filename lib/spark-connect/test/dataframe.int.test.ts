@@ -251,6 +251,25 @@ describe('DataFrame', () => {
     });
   });
 
+  it('pivots, rolls up, fills and drops nulls, and takes hints', async () => {
+    const pivoted = await orders
+      .groupBy('id')
+      .pivot('day', ['2024-01-01', '2024-01-02'])
+      .sum('amount')
+      .orderBy('id')
+      .collect();
+    expect(pivoted[0]).toEqual({ id: 1, '2024-01-01': 5.5, '2024-01-02': null });
+    expect(await orders.rollup('id').count().count()).toBe(4);
+    expect(await orders.cube('id', 'day').count().count()).toBeGreaterThan(4);
+    const filled = await people.fillna('?', ['city']).filter(col('id').eq(4)).select('city').collect();
+    expect(filled).toEqual([{ city: '?' }]);
+    expect(await people.dropna('any').count()).toBe(2);
+    expect(await people.dropna('all', ['city', 'born']).count()).toBe(4);
+    const hinted = people.join(orders.hint('broadcast'), 'id');
+    expect(await hinted.explain('simple', false)).toContain('Broadcast');
+    expect(await people.alias('p').select('p.name').limit(1).columns()).toEqual(['name']);
+  });
+
   it('calls any Spark function through fn()', async () => {
     const rows = await spark
       .range(1)
