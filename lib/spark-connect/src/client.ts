@@ -18,6 +18,8 @@ import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy, sleep, withRetry 
 const SERVICE = '/spark.connect.SparkConnectService/';
 export const CLIENT_VERSION = '0.1.0';
 const FLOW_CONTROL_WINDOW = 32 * 2 ** 20;
+/** Responses between ReleaseExecute(until) calls that let the server drop what we already have. */
+const RELEASE_EVERY = 64;
 const CLIENT_TYPE = `spark-connect-ts/${CLIENT_VERSION} node/${process.versions.node}`;
 
 export interface ClientOptions {
@@ -285,7 +287,7 @@ export class SparkConnectClient {
               options.onProgress(progressEvent(operationId, response.executionProgress));
             }
             yield response;
-            if (reattachable && lastResponseId && received % 64 === 0) {
+            if (reattachable && lastResponseId && received % RELEASE_EVERY === 0) {
               this.release(operationId, { releaseUntil: { responseId: lastResponseId } });
             }
             const every = this.faultInjection.dropStreamEvery;
