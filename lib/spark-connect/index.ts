@@ -3,7 +3,13 @@
  * uploads, writes, ML (ALS) and Structured Streaming. See README.md.
  */
 export { decimalToString, int64Value, type Row } from './src/arrow.ts';
-export { CLIENT_VERSION, type ExecuteOptions, type ProgressEvent } from './src/client.ts';
+export {
+  CLIENT_VERSION,
+  type ExecuteOptions,
+  type FaultInjection,
+  type ProgressEvent,
+  SparkConnectClient,
+} from './src/client.ts';
 export {
   Column,
   type ColumnOrName,
