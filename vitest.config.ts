@@ -4,6 +4,10 @@
  * - integration: `*.int.test.ts` — real Redis, Kafka and Spark Connect; the global setup starts
  *   them with the local launcher when they are not already reachable, and stops what it started.
  * - e2e: `*.e2e.test.ts` — whole pipelines on tiny generated data.
+ *
+ * The projects run one after the other (unit, then integration, then e2e), and the two that use
+ * the servers run their files one at a time: two cores and one Spark server leave no room for
+ * Spark-heavy files side by side.
  */
 import { defineConfig } from 'vitest/config';
 
@@ -16,6 +20,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: ['**/*.test.ts'],
           exclude: [...exclude, '**/*.int.test.ts', '**/*.e2e.test.ts'],
           testTimeout: 20_000,
@@ -24,6 +29,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           include: ['**/*.int.test.ts'],
           exclude,
           globalSetup: ['test/setup/infra.ts'],
@@ -36,6 +42,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          sequence: { groupOrder: 2 },
           include: ['**/*.e2e.test.ts'],
           exclude,
           globalSetup: ['test/setup/infra.ts'],
