@@ -68,7 +68,7 @@ async function main(): Promise<void> {
       body: JSON.stringify({ user_idx: background.users[0], item_idx: background.items[0]!.item_idx }),
     });
     const canaryId = ((await canary.json()) as { event_id: string }).event_id;
-    await world.waitApplied([canaryId], 60_000);
+    await world.waitApplied([{ event_id: canaryId, user_idx: background.users[0]! }], 60_000);
 
     let backgroundSent = 0;
     const load = runProducer({

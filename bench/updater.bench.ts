@@ -92,7 +92,7 @@ async function main(): Promise<void> {
       const s = updater.stats;
       if (s.applied !== sent.length)
         throw new Error(`run ${run + 1}: applied ${s.applied} of ${sent.length}`);
-      const applied = await world.appliedCount(sent.map((e) => e.event_id));
+      const applied = await world.appliedCount(sent);
       if (applied !== sent.length) throw new Error(`run ${run + 1}: only ${applied} marked applied in Redis`);
       const seconds = (last - first) / 1000;
       const eventsPerSecond = Math.round(sent.length / seconds);

@@ -96,7 +96,7 @@ describe('a purchase through the API changes the user within the stream', () => 
     const { event_id } = (await posted.json()) as { event_id: string };
 
     const deadline = Date.now() + 20_000;
-    while ((await world.appliedCount([event_id])) === 0) {
+    while ((await world.appliedCount([{ event_id, user_idx: user }])) === 0) {
       if (Date.now() > deadline) throw new Error('the purchase was not applied within 20 s');
       await sleep(20);
     }
@@ -139,7 +139,10 @@ describe('a purchase through the API changes the user within the stream', () => 
       expect(res.status).toBe(202);
       ids.push(((await res.json()) as { event_id: string }).event_id);
     }
-    await world.waitApplied(ids, 20_000);
+    await world.waitApplied(
+      ids.map((event_id) => ({ event_id, user_idx: user })),
+      20_000,
+    );
     expect((await world.featureStore.getProfileCounters(user))?.total_purchases).toBe(before + 2);
 
     // The same event (same event_id) published again, as a producer retry would.

@@ -39,6 +39,7 @@ export const FEATURE_STORE_OPERATIONS = [
   'getProfileCounters',
   'getPurchasedItems',
   'processedEventIds',
+  'appliedUserEvents',
   'applyUserUpdate',
 ] as const satisfies ReadonlyArray<keyof FeatureStore>;
 

@@ -83,6 +83,14 @@ export interface FeatureStore {
   /** Which of these event ids were already applied. */
   processedEventIds(eventIds: string[]): Promise<Set<string>>;
   /**
+   * Which of these events were already applied to the user each names, read from the marks that
+   * `applyUserUpdate` writes atomically with the user's change. Unlike `processedEventIds` (whose
+   * marks may be written in a separate step), the answer holds even after a crash between the
+   * two, so the online updater plans a redelivered batch with it: an event counted as new here
+   * was certainly not folded into the stored vector yet.
+   */
+  appliedUserEvents(events: Array<{ eventId: string; userIdx: number }>): Promise<Set<string>>;
+  /**
    * Applies vector, purchases and processed-id marks in one atomic step. When the update names
    * event ids and every one of them was already applied, nothing changes (a redelivery), so the
    * call is idempotent even if the caller skipped `processedEventIds`. Timestamps are stored in

@@ -37,6 +37,9 @@ export interface StreamWorldOptions {
   logger?: Logger;
 }
 
+/** What identifies an applied event: its id and the user it names. */
+export type AppliedProbe = Pick<UserEvent, 'event_id' | 'user_idx'>;
+
 export interface UpdaterProcess {
   child: ChildProcess;
   /** Every output line so far (JSON log lines). */
@@ -183,22 +186,23 @@ export async function createStreamWorld(options: StreamWorldOptions = {}) {
       return handle;
     },
 
-    /** How many of these event ids the store has marked as applied. */
-    async appliedCount(eventIds: string[]): Promise<number> {
+    /** How many of these events the store has applied (to the user each names). */
+    async appliedCount(events: ReadonlyArray<AppliedProbe>): Promise<number> {
       let count = 0;
-      for (let i = 0; i < eventIds.length; i += 1000) {
-        count += (await featureStore.processedEventIds(eventIds.slice(i, i + 1000))).size;
+      for (let i = 0; i < events.length; i += 1000) {
+        const chunk = events.slice(i, i + 1000).map((e) => ({ eventId: e.event_id, userIdx: e.user_idx }));
+        count += (await featureStore.appliedUserEvents(chunk)).size;
       }
       return count;
     },
 
-    async waitApplied(eventIds: string[], timeoutMs = 60_000): Promise<void> {
+    async waitApplied(events: ReadonlyArray<AppliedProbe>, timeoutMs = 60_000): Promise<void> {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const n = await world.appliedCount(eventIds);
-        if (n === eventIds.length) return;
+        const n = await world.appliedCount(events);
+        if (n === events.length) return;
         if (Date.now() > deadline)
-          throw new Error(`only ${n} of ${eventIds.length} events applied after ${timeoutMs} ms`);
+          throw new Error(`only ${n} of ${events.length} events applied after ${timeoutMs} ms`);
         await sleep(100);
       }
     },

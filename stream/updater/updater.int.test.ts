@@ -8,12 +8,14 @@
  * vector (an event applied twice or skipped gives a different vector), and the purchase counter
  * must equal the model's count plus the purchases sent.
  */
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.ts';
 import { EVENT_HEADERS, type UserEvent } from '../../lib/events.ts';
 import { createMetrics } from '../../lib/observability/metrics.ts';
 import { sleep } from '../../lib/retry.ts';
 import { RedisFeatureStore } from '../../lib/stores/redis/feature-store.ts';
+import { FeatureStoreKeys } from '../../lib/stores/redis/keys.ts';
 import { runProducer } from '../producer/run.ts';
 import { createEventSimulator } from '../producer/simulator.ts';
 import { startTcpProxy } from '../testing/tcp-proxy.ts';
@@ -92,7 +94,7 @@ describe('updater on Kafka + Redis', () => {
     });
     // Kill the first updater for good once it has applied part of the stream.
     for (;;) {
-      const applied = await world.appliedCount(sent.map((e) => e.event_id));
+      const applied = await world.appliedCount(sent);
       if (applied >= 1500) break;
       await sleep(50);
     }
@@ -100,7 +102,7 @@ describe('updater on Kafka + Redis', () => {
     expect(await first.exited).toBe('SIGKILL');
     const result = await producing;
     expect(result.failed).toBe(0);
-    const appliedAtKill = await world.appliedCount(sent.map((e) => e.event_id));
+    const appliedAtKill = await world.appliedCount(sent);
     expect(appliedAtKill).toBeGreaterThan(0);
     expect(appliedAtKill).toBeLessThan(sent.length);
 
@@ -109,10 +111,7 @@ describe('updater on Kafka + Redis', () => {
       second.started,
       sleep(30_000).then(() => Promise.reject(new Error(second.lines.join('\n')))),
     ]);
-    await world.waitApplied(
-      sent.map((e) => e.event_id),
-      90_000,
-    );
+    await world.waitApplied(sent, 90_000);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
     const stopped = second.lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'updater stopped');
@@ -169,7 +168,7 @@ describe('updater on Kafka + Redis', () => {
         durationMs: 1500,
         onSent: (batch) => events.push(...batch),
       });
-      await fresh.waitApplied(events.map((e) => e.event_id));
+      await fresh.waitApplied(events);
       const deadline = Date.now() + 30_000;
       while (updater.stats.applied < events.length && Date.now() < deadline) await sleep(50);
       await updater.stop();
@@ -206,6 +205,75 @@ describe('updater on Kafka + Redis', () => {
   });
 });
 
+describe('a crash between the user write and the applied marks', () => {
+  let world: StreamWorld;
+  beforeAll(async () => {
+    world = await createStreamWorld({ seed: 41, partitions: 1 });
+  });
+  afterAll(async () => {
+    await world?.dispose();
+  });
+
+  it('does not apply the written events again when they come back with newer ones', async () => {
+    const user = world.catalog.users[2]!;
+    const items = world.catalog.items.slice(0, 3).map((i) => i.item_idx);
+    const events: UserEvent[] = items.map((item, n) => ({
+      event_id: crypto.randomUUID(),
+      event_type: n === 1 ? 'purchase' : 'click',
+      user_idx: user,
+      item_idx: item,
+      ts: new Date(Date.UTC(2026, 2, 1, 12, 0, n)).toISOString(),
+    }));
+    const before = await snapshot(world, [user]);
+    const [first, second] = events;
+    // An earlier updater wrote the first two events to the user (one atomic script), then died
+    // before the global "applied" marks were written: the store has the change, the marks miss.
+    const points = await world.vectorIndex.retrieve(items, { withVectors: true, version: world.version });
+    const vectorOf = (item: number) => points.find((p) => p.id === item)!.vector;
+    const payloadOf = (item: number) => points.find((p) => p.id === item)!.payload;
+    await world.featureStore.applyUserUpdate({
+      version: world.version,
+      userIdx: user,
+      vector: foldUserVector(
+        before.vectors.get(user) ?? null,
+        [first!, second!].map((e) => ({ itemVector: vectorOf(e.item_idx), eventType: e.event_type })),
+        world.config.stream.weights,
+      )!,
+      purchases: [
+        {
+          item_idx: second!.item_idx,
+          ts: second!.ts,
+          product_group_name: payloadOf(second!.item_idx).product_group_name,
+          product_type_name: payloadOf(second!.item_idx).product_type_name,
+        },
+      ],
+      eventIds: [first!.event_id, second!.event_id],
+    });
+    const redis = new Redis(world.config.redis.url);
+    const keys = new FeatureStoreKeys(world.config.redis.keyPrefix);
+    await redis.del(keys.eventApplied(first!.event_id), keys.eventApplied(second!.event_id));
+    redis.disconnect();
+
+    // Kafka hands the two events over again, now in one batch with a third.
+    const bus = await world.bus('producer');
+    await bus.publish(events);
+    const updater = createUpdater({
+      featureStore: world.featureStore,
+      vectorIndex: world.vectorIndex,
+      bus: await world.bus('updater'),
+      config: world.config,
+      metrics: createMetrics({ defaultMetrics: false }),
+      logger: world.logger,
+    });
+    await updater.start();
+    await world.waitApplied(events, 30_000);
+    await updater.stop();
+    await expectAppliedOnce(world, before, events);
+    expect(updater.stats.applied).toBe(1);
+    expect(updater.stats.duplicates).toBe(2);
+  });
+});
+
 describe('two updater processes in one group', () => {
   let world: StreamWorld;
   beforeAll(async () => {
@@ -230,10 +298,7 @@ describe('two updater processes in one group', () => {
       durationMs: 3000,
       onSent: (events) => sent.push(...events),
     });
-    await world.waitApplied(
-      sent.map((e) => e.event_id),
-      60_000,
-    );
+    await world.waitApplied(sent, 60_000);
     a.child.kill('SIGTERM');
     b.child.kill('SIGTERM');
     expect(await a.exited).toBe(0);
@@ -367,10 +432,7 @@ describe('updater through a Redis outage', () => {
       expect(updater.stats.failedBatches).toBeGreaterThan(0);
       proxy.restore();
       await producing;
-      await world.waitApplied(
-        sent.map((e) => e.event_id),
-        60_000,
-      );
+      await world.waitApplied(sent, 60_000);
       await expectAppliedOnce(world, before, sent);
     } finally {
       await updater.stop();

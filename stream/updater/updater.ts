@@ -5,7 +5,8 @@
  *
  * Per batch (one partition, offset order):
  * 1. parse every message with the v1 schema; a malformed one is dead-lettered with its reason;
- * 2. drop events already applied (same `event_id` earlier in the batch, or marked in the store);
+ * 2. drop events already applied (same `event_id` earlier in the batch, or marked in the store
+ *    atomically with the user's change: `appliedUserEvents`);
  * 3. look up the items in the active model; an unknown item or user is dead-lettered;
  * 4. fold each user's events (EMA towards the item vectors, purchases into the history) and write
  *    the user once, atomically with the ids of the events it covers, which makes a redelivery a
@@ -183,7 +184,11 @@ export function createUpdater(deps: UpdaterDeps): Updater {
       // Every read the batch needs goes out at once: the applied marks, the model version, the
       // items and the users' vectors (read for all accepted events; the few found already
       // applied are dropped afterwards).
-      const donePromise = featureStore.processedEventIds(accepted.map((a) => a.event.event_id));
+      // Asked where the user's changes are written (not the separate global marks), so an
+      // event written just before a crash is recognised even if its global mark was lost.
+      const donePromise = featureStore.appliedUserEvents(
+        accepted.map((a) => ({ eventId: a.event.event_id, userIdx: a.event.user_idx })),
+      );
       const itemIdxs = [...new Set(accepted.map((a) => a.event.item_idx))];
       const userIdxs = [...new Set(accepted.map((a) => a.event.user_idx))];
       const readModel = (v: string) =>

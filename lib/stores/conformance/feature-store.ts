@@ -351,6 +351,14 @@ export function featureStoreConformance(
         });
         const other = eventId();
         expect(await store.processedEventIds([ids[1]!, other, ids[0]!])).toEqual(new Set(ids));
+        expect(
+          await store.appliedUserEvents([
+            { eventId: ids[1]!, userIdx: 5 },
+            { eventId: other, userIdx: 5 },
+            { eventId: ids[0]!, userIdx: 5 },
+          ]),
+        ).toEqual(new Set(ids));
+        expect(await store.appliedUserEvents([])).toEqual(new Set());
       });
 
       it('is idempotent: a redelivered update changes nothing', async () => {

@@ -229,6 +229,11 @@ export class MemoryFeatureStore implements FeatureStore {
     return found;
   }
 
+  async appliedUserEvents(events: Array<{ eventId: string; userIdx: number }>): Promise<Set<string>> {
+    // Here the marks are written in the same step as the user's change: they are the answer.
+    return this.processedEventIds(events.map((e) => e.eventId));
+  }
+
   async applyUserUpdate(update: UserUpdate): Promise<void> {
     this.assertOpen();
     const now = this.now();

@@ -373,6 +373,18 @@ export class RedisFeatureStore implements FeatureStore {
     return new Set(eventIds.filter((_, i) => found[i] === 1));
   }
 
+  async appliedUserEvents(events: Array<{ eventId: string; userIdx: number }>): Promise<Set<string>> {
+    if (events.length === 0) return new Set();
+    // The user's own event set, written by the update script in the user's slot.
+    const oldest = Date.now() - this.eventTtlMs;
+    const scores = await this.call('appliedUserEvents', this.readMs, () =>
+      Promise.all(events.map((e) => this.client.zscore(this.keys.userEvents(e.userIdx), e.eventId))),
+    );
+    return new Set(
+      events.filter((_, i) => scores[i] != null && Number(scores[i]) > oldest).map((e) => e.eventId),
+    );
+  }
+
   async applyUserUpdate(update: UserUpdate): Promise<void> {
     const k = this.keys;
     const purchaseArgs: string[] = [];
