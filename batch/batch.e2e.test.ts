@@ -16,7 +16,7 @@ import { generate } from '../lib/hm/generate.ts';
 import { createLogger } from '../lib/observability/logger.ts';
 import { SparkSession } from '../lib/spark-connect/index.ts';
 import { BundleReader, listBundles } from '../lib/stores/bundle.ts';
-import { createFeatureStore, type FeatureStore } from '../lib/stores/index.ts';
+import { createFeatureStore, createVectorIndex, type FeatureStore } from '../lib/stores/index.ts';
 import { lakeTables } from './lake.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'batch-e2e-'));
@@ -155,6 +155,25 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
     for await (const entries of bundle.userVectors()) {
       for (const [userIdx, vector] of entries)
         await vectorsEqual(await store.getUserVector(firstVersion, userIdx), vector);
+    }
+
+    // The vector index: Qdrant where QDRANT_URL is set, else the bundle above is what the
+    // embedded index loads.
+    if (useQdrant) {
+      const index = createVectorIndex(config, createLogger({ level: 'warn' }));
+      await index.start();
+      try {
+        expect(await index.activeVersion()).toBe(firstVersion);
+        expect(await index.count(firstVersion)).toBe(factors.length);
+        const [sample] = await index.retrieve([Number(factors[0]!['item_idx'])], { withVectors: true });
+        expect(sample?.payload.article_id).toBe(bundled.get(sample!.id)?.payload['article_id']);
+      } finally {
+        await index.close();
+      }
+    } else {
+      console.log(
+        'Qdrant checks skipped: QDRANT_URL is not set (the embedded index loads the bundle checked above)',
+      );
     }
 
     // Id maps resolve both ways, trending and profiles are there.
