@@ -41,6 +41,8 @@ export interface BatchContext {
   readonly lake: LakeTables;
   readonly options: BatchOptions;
   readonly logger: Logger;
+  /** Aborted when the run is interrupted; long Node-side loops check it. */
+  readonly signal: AbortSignal;
   /** Facts one step leaves for the next within a run. */
   readonly state: { version?: string };
   /** A short progress note shown under the current step (e.g. "bronze/articles: 1500 rows"). */
@@ -79,9 +81,20 @@ export function createContext(
   options: BatchOptions,
   output: { note: (message: string) => void; print: (text: string) => void },
   cwd: string = process.cwd(),
+  signal: AbortSignal = new AbortController().signal,
 ): BatchContext {
   const paths = batchPaths(config, cwd);
-  return { config, spark, paths, lake: lakeTables(paths.lake), options, logger, state: {}, ...output };
+  return {
+    config,
+    spark,
+    paths,
+    lake: lakeTables(paths.lake),
+    options,
+    logger,
+    signal,
+    state: {},
+    ...output,
+  };
 }
 
 /** A batch failure the operator can act on (bad input, missing model, failed quality gate). */

@@ -45,6 +45,7 @@ async function run(ctx: BatchContext): Promise<StepResult> {
   const rejectFrames: DataFrame[] = [];
   let rows = 0;
   for (const kind of KINDS) {
+    ctx.signal.throwIfAborted();
     const table = TABLES[kind];
     const cleanPath = join(cleanDir, table.fileName);
     const rejectsPath = join(rejectsDir, table.fileName.replace(/\.csv$/, '.rejects.csv'));

@@ -48,9 +48,9 @@ function isoTime(value: unknown): string {
 }
 
 /** Streams a DataFrame's rows in chunks of at most `size`, Arrow batch by Arrow batch. */
-async function* chunks(df: DataFrame, size = 4096): AsyncGenerator<Row[]> {
+async function* chunks(df: DataFrame, signal: AbortSignal, size = 4096): AsyncGenerator<Row[]> {
   let buffer: Row[] = [];
-  for await (const row of df.toLocalIterator()) {
+  for await (const row of df.toLocalIterator({ signal })) {
     buffer.push(row);
     if (buffer.length >= size) {
       yield buffer;
@@ -127,7 +127,7 @@ async function writeBundle(
     const items = delta(spark, lake.gold.itemFactors(version))
       .join(delta(spark, lake.silver.items), 'item_idx')
       .select('item_idx', 'features', ...ITEM_PAYLOAD_COLUMNS);
-    for await (const rows of chunks(items)) {
+    for await (const rows of chunks(items, ctx.signal)) {
       const points = rows.map((row): ItemPoint => {
         const id = Number(row['item_idx']);
         const payload = { item_idx: id } as Record<string, unknown>;
@@ -143,7 +143,7 @@ async function writeBundle(
       ctx.note(`bundle: ${n} item vectors`);
     }
     n = 0;
-    for await (const rows of chunks(delta(spark, lake.gold.userFactors(version)))) {
+    for await (const rows of chunks(delta(spark, lake.gold.userFactors(version)), ctx.signal)) {
       await writer.appendUserVectors(
         rows.map((row): [number, Float32Array] => {
           const id = Number(row['user_idx']);
@@ -153,18 +153,18 @@ async function writeBundle(
       n += rows.length;
       ctx.note(`bundle: ${n} user vectors`);
     }
-    for await (const rows of chunks(delta(spark, lake.silver.userIds))) {
+    for await (const rows of chunks(delta(spark, lake.silver.userIds), ctx.signal)) {
       await writer.appendUserIds(
         rows.map((r): [string, number] => [String(r['customer_id']), Number(r['user_idx'])]),
       );
     }
-    for await (const rows of chunks(delta(spark, lake.silver.itemIds))) {
+    for await (const rows of chunks(delta(spark, lake.silver.itemIds), ctx.signal)) {
       await writer.appendItemIds(
         rows.map((r): [string, number] => [String(r['article_id']), Number(r['item_idx'])]),
       );
     }
     n = 0;
-    for await (const rows of chunks(profiles(ctx))) {
+    for await (const rows of chunks(profiles(ctx), ctx.signal)) {
       await writer.appendProfiles(rows.map(profileSeed));
       n += rows.length;
       ctx.note(`bundle: ${n} user profiles`);

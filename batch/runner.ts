@@ -118,6 +118,7 @@ export async function runBatch(options: RunOptions): Promise<RunResult> {
       print: (text) => printer.line(text),
     },
     options.cwd,
+    options.signal,
   );
 
   const outcomes: StepOutcome[] = [];
