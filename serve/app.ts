@@ -19,6 +19,7 @@ import { withDeadlines } from './deadline.ts';
 import { type AppDeps, SERVE_DEFAULTS, type ServeOptions } from './deps.ts';
 import { API_KEY_HEADER, apiKeyAuth } from './middleware/api-key.ts';
 import { httpMetrics } from './middleware/http-metrics.ts';
+import { requestLog } from './middleware/request-log.ts';
 import { traceRequests } from './middleware/tracing.ts';
 import { HttpProblem, problemFor, problemResponse } from './problem.ts';
 import { registerDemoRoutes } from './routes/demo.ts';
@@ -82,6 +83,7 @@ export function createApp(deps: AppDeps) {
 
   app.use('*', httpMetrics(metrics));
   app.use('*', traceRequests());
+  if (logger) app.use('*', requestLog(logger));
   if (options.corsOrigins.length > 0) {
     const any = options.corsOrigins.includes('*');
     app.use(

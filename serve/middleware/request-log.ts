@@ -1,0 +1,44 @@
+/**
+ * Request log: one structured info line per request, written when the response is ready.
+ *
+ * Fields: `method`, `route` (the pattern that answered, like the `route` label of the HTTP
+ * metrics, so lines group by endpoint and never carry ids), `status`, `ms` (wall time to the
+ * response), and `trace_id` when the request's span is recording, so a slow line leads straight
+ * to its trace in Jaeger. Registered inside the tracing middleware, where the span is active.
+ */
+import { trace } from '@opentelemetry/api';
+import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
+import type { Logger } from '../../lib/observability/logger.ts';
+import { UNMATCHED_ROUTE } from './http-metrics.ts';
+
+/** The message of every request line. */
+export const REQUEST_LOG_MESSAGE = 'request';
+
+export interface RequestLogLine {
+  trace_id?: string;
+  method: string;
+  route: string;
+  status: number;
+  ms: number;
+}
+
+export function requestLog(logger: Logger): MiddlewareHandler {
+  return async function logRequest(c, next) {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const pattern = routePath(c, -1);
+      const line: RequestLogLine = {
+        method: c.req.method,
+        route: pattern === '' || pattern === '*' || pattern.endsWith('/*') ? UNMATCHED_ROUTE : pattern,
+        status: c.res.status,
+        ms: Math.round((performance.now() - started) * 100) / 100,
+      };
+      const span = trace.getActiveSpan();
+      if (span?.isRecording()) line.trace_id = span.spanContext().traceId;
+      logger.info(line, REQUEST_LOG_MESSAGE);
+    }
+  };
+}
