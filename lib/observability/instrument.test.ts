@@ -1,8 +1,10 @@
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import type { FeatureStore } from '../stores/feature-store.ts';
 import type { VectorIndex } from '../stores/vector-index.ts';
 import { instrumentFeatureStore, instrumentVectorIndex, wrapMethods } from './instrument.ts';
 import { createMetrics } from './metrics.ts';
+import { initTracing, SpanStatusCode, withSpan } from './tracing.ts';
 
 async function sampleCount(metrics: ReturnType<typeof createMetrics>, name: string, labels = '') {
   const text = await metrics.registry.metrics();
@@ -71,5 +73,63 @@ describe('store instrumentation', () => {
     const proxy = wrapMethods(target, (_m, original) => original);
     expect(proxy.bump).toBe(proxy.bump);
     return proxy.bump().then((n) => expect(n).toBe(1));
+  });
+
+  it('opens a client span per store call only inside a recording span', async () => {
+    const fakeStore = {
+      kind: 'redis',
+      async activeVersion() {
+        return 'v1';
+      },
+      async getTrending() {
+        throw new Error('down');
+      },
+    } as unknown as FeatureStore;
+    const fakeIndex = {
+      kind: 'embedded',
+      async search() {
+        return [];
+      },
+    } as unknown as VectorIndex;
+    const metrics = createMetrics({ defaultMetrics: false });
+    const store = instrumentFeatureStore(fakeStore, metrics);
+    const index = instrumentVectorIndex(fakeIndex, metrics);
+    const exporter = new InMemorySpanExporter();
+    const tracing = initTracing({
+      enabled: true,
+      serviceName: 'instrument-test',
+      exporter,
+      synchronous: true,
+    });
+    let spans: ReturnType<typeof exporter.getFinishedSpans>;
+    try {
+      await store.activeVersion(); // no parent span: not traced
+      await withSpan('parent', async () => {
+        await store.activeVersion();
+        await expect(store.getTrending('v1', { kind: 'global' })).rejects.toThrow('down');
+        await index.search({ vector: new Float32Array(2), k: 1 });
+      });
+      spans = exporter.getFinishedSpans(); // shutting down clears the exporter
+    } finally {
+      await tracing.shutdown();
+    }
+    const parent = spans.find((s) => s.name === 'parent')!;
+    expect(spans.map((s) => s.name).sort()).toEqual([
+      'feature_store.activeVersion',
+      'feature_store.getTrending',
+      'parent',
+      'vector_index.search',
+    ]);
+    for (const span of spans.filter((s) => s !== parent)) {
+      expect(span.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
+    }
+    const read = spans.find((s) => s.name === 'feature_store.activeVersion')!;
+    expect(read.attributes).toMatchObject({ 'db.system': 'redis', 'db.operation.name': 'activeVersion' });
+    expect(spans.find((s) => s.name === 'feature_store.getTrending')!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(spans.find((s) => s.name === 'vector_index.search')!.attributes['db.system']).toBe('embedded');
+    // Traced calls are timed as well as untraced ones.
+    expect(
+      await sampleCount(metrics, 'redis_operation_duration_seconds', '{operation="activeVersion"}'),
+    ).toBe(2);
   });
 });

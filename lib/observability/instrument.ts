@@ -1,15 +1,22 @@
 /**
- * Timing decorators for the store ports.
+ * Timing and tracing decorators for the store ports.
  *
  * `instrumentFeatureStore` and `instrumentVectorIndex` wrap any adapter of a port and record how
  * long each call takes into the shared metrics (`redis_operation_duration_seconds{operation}` for
  * the feature store, `qdrant_search_duration_seconds` / `qdrant_retrieve_duration_seconds` for the
  * vector index), so adapters stay free of metrics code and the embedded adapters are measured the
  * same way as the networked ones. Failed calls are timed too: a slow failure is still slow.
+ *
+ * When the caller runs inside a recording span, each call also gets a CLIENT span
+ * (`feature_store.<method>` / `vector_index.search|retrieve`, with `db.system` naming the
+ * adapter: redis | memory | qdrant | embedded). Without one (tracing off, or a request the sampler
+ * dropped) the call goes straight through: one active-span lookup, no span, no extra closure.
  */
+import { type Attributes, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { FeatureStore } from '../stores/feature-store.ts';
 import type { VectorIndex } from '../stores/vector-index.ts';
 import type { Metrics } from './metrics.ts';
+import { tracer } from './tracing.ts';
 
 export type AsyncMethod = (...args: never[]) => Promise<unknown>;
 type Observer = (seconds: number) => void;
@@ -67,19 +74,34 @@ export function wrapMethods<T extends object>(
   });
 }
 
-/** Reports the duration of the async methods `observerFor` names; a call costs two clock reads. */
+/** What to record about the calls of one method: its duration, and the span to open when traced. */
+export interface CallRecorder {
+  observe: Observer;
+  /** Span opened around the call when the caller's span is recording; none when omitted. */
+  span?: { name: string; attributes: Attributes };
+}
+
+/**
+ * Reports the duration of the async methods `recorderFor` names (a call costs two clock reads)
+ * and, inside a recording span, wraps each call in a child span.
+ */
 export function timeMethods<T extends object>(
   target: T,
-  observerFor: (method: string) => Observer | undefined,
+  recorderFor: (method: string) => CallRecorder | Observer | undefined,
 ): T {
   return wrapMethods(target, (method, original) => {
-    const observe = observerFor(method);
-    return observe === undefined ? undefined : timed(original, observe);
+    const recorder = recorderFor(method);
+    if (recorder === undefined) return undefined;
+    return typeof recorder === 'function'
+      ? timed(original, recorder)
+      : timed(original, recorder.observe, recorder.span);
   });
 }
 
-function timed(method: AsyncMethod, observe: Observer): AsyncMethod {
+function timed(method: AsyncMethod, observe: Observer, span?: CallRecorder['span']): AsyncMethod {
   return async (...args) => {
+    if (span !== undefined && trace.getActiveSpan()?.isRecording())
+      return traced(method, args, observe, span);
     const start = performance.now();
     try {
       return await method(...args);
@@ -89,20 +111,58 @@ function timed(method: AsyncMethod, observe: Observer): AsyncMethod {
   };
 }
 
+function traced(
+  method: AsyncMethod,
+  args: never[],
+  observe: Observer,
+  { name, attributes }: NonNullable<CallRecorder['span']>,
+): Promise<unknown> {
+  return tracer().startActiveSpan(name, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+    const start = performance.now();
+    try {
+      return await method(...args);
+    } catch (error) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      throw error;
+    } finally {
+      observe((performance.now() - start) / 1000);
+      span.end();
+    }
+  });
+}
+
 const featureStoreOperations = new Set<string>(FEATURE_STORE_OPERATIONS);
 
 export function instrumentFeatureStore(store: FeatureStore, metrics: Metrics): FeatureStore {
   return timeMethods(store, (method) => {
     if (!featureStoreOperations.has(method)) return undefined;
     const child = metrics.redisOperationDuration.labels({ operation: method });
-    return (seconds) => child.observe(seconds);
+    return {
+      observe: (seconds) => child.observe(seconds),
+      span: {
+        name: `feature_store.${method}`,
+        attributes: { 'db.system': store.kind, 'db.operation.name': method },
+      },
+    };
   });
 }
 
 export function instrumentVectorIndex(index: VectorIndex, metrics: Metrics): VectorIndex {
   return timeMethods(index, (method) => {
-    if (method === 'search') return (seconds) => metrics.qdrantSearchDuration.observe(seconds);
-    if (method === 'retrieve') return (seconds) => metrics.qdrantRetrieveDuration.observe(seconds);
-    return undefined;
+    const histogram =
+      method === 'search'
+        ? metrics.qdrantSearchDuration
+        : method === 'retrieve'
+          ? metrics.qdrantRetrieveDuration
+          : undefined;
+    if (histogram === undefined) return undefined;
+    return {
+      observe: (seconds) => histogram.observe(seconds),
+      span: {
+        name: `vector_index.${method}`,
+        attributes: { 'db.system': index.kind, 'db.operation.name': method },
+      },
+    };
   });
 }

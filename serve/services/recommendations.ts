@@ -9,10 +9,17 @@
  * is pinned to the version read from the feature store pointer, so a request never mixes a user
  * vector of one model version with item vectors of another while a new version is switched in. The pure steps
  * live in `../pipeline/`; this module only orchestrates, measures and degrades.
+ *
+ * Inside a recording span each stage gets its own span (`recommend.user_vector`,
+ * `recommend.candidates`, `recommend.mmr`, `recommend.explain`), with the store spans under the
+ * first two. Whether to trace is decided once per request; untraced requests take the same calls
+ * without spans or the closures that opening them needs.
  */
+import { trace } from '@opentelemetry/api';
 import { describeError, TimeoutError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/observability/logger.ts';
 import type { Metrics } from '../../lib/observability/metrics.ts';
+import { tracer, withSpan } from '../../lib/observability/tracing.ts';
 import type { FeatureStore } from '../../lib/stores/feature-store.ts';
 import type { ItemMetadata, Purchase, TrendingScope } from '../../lib/stores/types.ts';
 import type { SearchHit, VectorIndex } from '../../lib/stores/vector-index.ts';
@@ -74,17 +81,11 @@ export class Recommender {
   constructor(private readonly deps: RecommenderDeps) {}
 
   async recommend(request: RecommendRequest): Promise<Recommendations> {
-    const { featureStore, metrics } = this.deps;
-    const userIdx = request.userIdx;
-    const [version, purchased, recent] = await Promise.all([
-      featureStore.activeVersion(),
-      userIdx !== null && request.excludePurchased ? featureStore.getPurchasedItems(userIdx) : NONE,
-      userIdx !== null && request.explain
-        ? featureStore.getRecentPurchases(userIdx, this.deps.explainHistory)
-        : NONE,
-    ]);
-    if (version === null) throw noModel();
-    const vector = userIdx === null ? null : await featureStore.getUserVector(version, userIdx);
+    const { metrics } = this.deps;
+    const traced = trace.getActiveSpan()?.isRecording() === true;
+    const { version, purchased, recent, vector } = await (traced
+      ? withSpan('recommend.user_vector', () => this.loadUser(request))
+      : this.loadUser(request));
 
     for (const type of appliedFilterTypes(request.filters)) metrics.filterApplied.inc({ type });
     if (purchased.length > 0) metrics.itemsExcludedHistory.inc(purchased.length);
@@ -95,22 +96,21 @@ export class Recommender {
     if (vector === null) {
       metrics.recommendationRequests.inc({ source: 'trending', user_type: 'cold' });
       metrics.recommendationFallback.inc({ reason: 'cold_start' });
-      return this.fromTrending(version, request, purchased);
+      return this.trendingStage(traced, version, request, purchased);
     }
     const useMmr = request.diversityLambda < 1;
     let hits: SearchHit[];
     let history: readonly PurchasedItem[];
     try {
-      [hits, history] = await Promise.all([
-        this.deps.vectorIndex.search({
-          vector,
-          k: useMmr ? request.k * this.deps.oversampling : request.k,
-          filter: toSearchFilter(request.filters, purchased),
-          withVectors: true,
-          version,
-        }),
-        request.explain && recent.length > 0 ? this.purchasedItems(version, recent) : NONE,
-      ]);
+      [hits, history] = await (traced
+        ? withSpan(
+            'recommend.candidates',
+            () => this.candidates(version, vector, request, purchased, recent),
+            {
+              attributes: { 'recsys.candidate_source': 'vector_index' },
+            },
+          )
+        : this.candidates(version, vector, request, purchased, recent));
     } catch (error) {
       // Any failure of the index (down, slow, mid-switch) degrades to trending rather than failing.
       const reason: FallbackReason =
@@ -121,12 +121,62 @@ export class Recommender {
       );
       metrics.recommendationFallback.inc({ reason });
       metrics.recommendationRequests.inc({ source: 'trending', user_type: 'known' });
-      const fallback = await this.fromTrending(version, request, purchased);
+      const fallback = await this.trendingStage(traced, version, request, purchased);
       fallback.fallback_reason = reason;
       return fallback;
     }
     metrics.recommendationRequests.inc({ source: 'personalized', user_type: 'known' });
-    return this.rerankAndExplain(version, request, hits, history, useMmr);
+    return this.rerankAndExplain(version, request, hits, history, useMmr, traced);
+  }
+
+  /** The active version, the user's vector in it, and the purchases the request needs. */
+  private async loadUser(request: RecommendRequest) {
+    const { featureStore } = this.deps;
+    const userIdx = request.userIdx;
+    const [version, purchased, recent] = await Promise.all([
+      featureStore.activeVersion(),
+      userIdx !== null && request.excludePurchased ? featureStore.getPurchasedItems(userIdx) : NONE,
+      userIdx !== null && request.explain
+        ? featureStore.getRecentPurchases(userIdx, this.deps.explainHistory)
+        : NONE,
+    ]);
+    if (version === null) throw noModel();
+    const vector = userIdx === null ? null : await featureStore.getUserVector(version, userIdx);
+    return { version, purchased, recent, vector };
+  }
+
+  /** The nearest eligible items (with vectors, for MMR and explanations) and the explained history. */
+  private candidates(
+    version: string,
+    vector: Float32Array,
+    request: RecommendRequest,
+    purchased: readonly number[],
+    recent: readonly Purchase[],
+  ): Promise<[SearchHit[], readonly PurchasedItem[]]> {
+    const useMmr = request.diversityLambda < 1;
+    return Promise.all([
+      this.deps.vectorIndex.search({
+        vector,
+        k: useMmr ? request.k * this.deps.oversampling : request.k,
+        filter: toSearchFilter(request.filters, purchased),
+        withVectors: true,
+        version,
+      }),
+      request.explain && recent.length > 0 ? this.purchasedItems(version, recent) : NONE,
+    ]);
+  }
+
+  private trendingStage(
+    traced: boolean,
+    version: string,
+    request: RecommendRequest,
+    purchased: readonly number[],
+  ): Promise<Recommendations> {
+    return traced
+      ? withSpan('recommend.candidates', () => this.fromTrending(version, request, purchased), {
+          attributes: { 'recsys.candidate_source': 'trending' },
+        })
+      : this.fromTrending(version, request, purchased);
   }
 
   private rerankAndExplain(
@@ -135,10 +185,14 @@ export class Recommender {
     hits: SearchHit[],
     history: readonly PurchasedItem[],
     useMmr: boolean,
+    traced: boolean,
   ): Recommendations {
     const { metrics } = this.deps;
     let chosen: SearchHit[];
     if (useMmr && hits.length > 1) {
+      const span = traced
+        ? tracer().startSpan('recommend.mmr', { attributes: { 'recsys.candidates': hits.length } })
+        : undefined;
       const started = performance.now();
       const order = mmrSelect(
         hits as Array<SearchHit & { vector: Float32Array }>,
@@ -148,6 +202,7 @@ export class Recommender {
       chosen = order.map((i) => hits[i]!);
       metrics.mmrDuration.observe((performance.now() - started) / 1000);
       metrics.mmrApplied.inc();
+      span?.end();
     } else {
       chosen = hits.length > request.k ? hits.slice(0, request.k) : hits;
     }
@@ -161,11 +216,15 @@ export class Recommender {
       metadata: hit.payload,
     }));
     if (request.explain) {
+      const span = traced
+        ? tracer().startSpan('recommend.explain', { attributes: { 'recsys.history': history.length } })
+        : undefined;
       const started = performance.now();
       for (let i = 0; i < items.length; i++) {
         items[i]!.explanation = explainItem(chosen[i]!.vector!, history, request.explainTopK);
       }
       metrics.explainDuration.observe((performance.now() - started) / 1000);
+      span?.end();
     }
     return { user_idx: request.userIdx, source: 'personalized', model_version: version, items };
   }
