@@ -6,16 +6,13 @@
 import { resolve } from 'node:path';
 import { repoRoot } from '../infra/local/paths.ts';
 import type { Config } from '../lib/config.ts';
-import { describeError } from '../lib/errors.ts';
 import type { Logger } from '../lib/observability/logger.ts';
 import { BundleReader, latestBundle } from '../lib/stores/bundle.ts';
 import type { UserProfileSeed } from '../lib/stores/feature-store.ts';
 import { startApi } from '../serve/bootstrap.ts';
 import type { ShutdownSequence } from '../serve/shutdown.ts';
+import { startEmbeddedStream } from '../stream/embedded.ts';
 import { loadCatalogFrom } from '../stream/producer/catalog.ts';
-import { runProducer } from '../stream/producer/run.ts';
-import { createEventSimulator } from '../stream/producer/simulator.ts';
-import { createUpdater } from '../stream/updater/updater.ts';
 
 export interface SystemOptions {
   /** Simulated events per second; 0 runs no simulator. */
@@ -52,26 +49,18 @@ export async function startSystem(
   const api = await startApi(config, logger);
   const { shutdown, featureStore, vectorIndex, eventBus, metrics } = api;
   try {
-    const updater = createUpdater({ featureStore, vectorIndex, bus: eventBus, config, metrics, logger });
-    await updater.start();
-    shutdown.add('updater', () => updater.stop());
-
     const modelsDir = resolve(repoRoot, config.paths.models);
-    if (options.rate > 0) {
-      const catalog = await loadCatalogFrom(modelsDir);
-      const simulation = new AbortController();
-      const running = runProducer({
-        bus: eventBus,
-        simulator: createEventSimulator(catalog, { source: 'simulator' }),
-        rate: options.rate,
-        signal: simulation.signal,
-        onError: (error) => logger.warn({ err: describeError(error) }, 'simulated publish failed'),
-      });
-      shutdown.add('simulator', async () => {
-        simulation.abort();
-        await running.catch(() => undefined);
-      });
-    }
+    const catalog = options.rate > 0 ? await loadCatalogFrom(modelsDir) : undefined;
+    const stream = await startEmbeddedStream({
+      featureStore,
+      vectorIndex,
+      bus: eventBus,
+      config,
+      metrics,
+      logger,
+      simulator: catalog ? { catalog, rate: options.rate } : undefined,
+    });
+    shutdown.add('updater and simulator', () => stream.stop());
     return { url: api.url, exampleUser: await pickExampleUser(modelsDir), shutdown };
   } catch (error) {
     await shutdown.run();
