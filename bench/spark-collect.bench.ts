@@ -34,7 +34,7 @@ from pyspark.sql import SparkSession
 spark = SparkSession.builder.remote(os.environ["SPARK_REMOTE"]).getOrCreate()
 n = int(os.environ["BENCH_ROWS"])
 elements = ", ".join(f"CAST(id + {i} AS FLOAT)" for i in range(64))
-df = spark.range(0, n, 1, 4).selectExpr("id", f"array({elements}) AS v")
+df = spark.range(0, n, 1, 20).selectExpr("id", f"array({elements}) AS v")
 times, cpu = [], []
 for _ in range(int(os.environ["BENCH_RUNS"])):
     t, c = time.perf_counter(), time.process_time()

@@ -106,9 +106,8 @@ export class SparkConnectClient {
     this.grpc = new grpc.Client(`${options.host}:${options.port}`, credentials, {
       'grpc.max_receive_message_length': options.maxMessageBytes,
       'grpc.max_send_message_length': options.maxMessageBytes,
-      'grpc.keepalive_time_ms': 30_000,
-      'grpc.keepalive_timeout_ms': 20_000,
-      'grpc.keepalive_permit_without_calls': 1,
+      // No client keep-alive pings: Spark's gRPC server only permits one every 5 minutes and
+      // answers more frequent ones with GOAWAY ENHANCE_YOUR_CALM, killing long result streams.
       'grpc.primary_user_agent': this.clientType,
       // Results arrive as multi-MiB Arrow batches: a large HTTP/2 window keeps the server
       // sending instead of waiting for WINDOW_UPDATEs from a 64 KiB default.

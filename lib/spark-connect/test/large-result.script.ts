@@ -12,7 +12,8 @@ const heapLimit = Number(process.env['HEAP_LIMIT_MIB'] ?? 512) * 2 ** 20;
 /** `id` and `v = [id, id + 1, ..., id + 63]` as floats: 264 bytes of data per row. */
 export function largeResultQuery(spark: SparkSession, n: number) {
   const elements = Array.from({ length: 64 }, (_, i) => `CAST(id + ${i} AS FLOAT)`).join(', ');
-  return spark.range(0, n, 1, 4).selectExpr('id', `array(${elements}) AS v`);
+  // Many small partitions: the driver buffers fewer out-of-order task results.
+  return spark.range(0, n, 1, 20).selectExpr('id', `array(${elements}) AS v`);
 }
 
 async function main() {
