@@ -73,7 +73,8 @@ export async function startServer(
       ...env,
       HOST: '127.0.0.1',
       PORT: String(port),
-      LOG_LEVEL: env['LOG_LEVEL'] ?? 'info',
+      // Per-request log lines off by default: the numbers measure serving. LOG_LEVEL=info includes them.
+      LOG_LEVEL: env['LOG_LEVEL'] ?? 'warn',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
