@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   col,
+  functions as F,
   type ProgressEvent,
   SparkConnectError,
   SparkSession,
@@ -130,14 +131,15 @@ describe('SparkSession', () => {
   it('interrupts running operations by tag', async () => {
     const tag = unique('tag');
     const running = spark
-      .range(0, 2_000_000_000, 1, 2)
-      .withColumn('h', col('id').multiply(7))
-      .groupBy()
-      .count()
+      .range(0, 50_000_000_000, 1, 2)
+      .agg(F.sum(F.hash(col('id'), col('id').multiply(7))).alias('h'))
       .collect({ tags: [tag] })
       .catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 1500));
-    const interrupted = await spark.interruptTag(tag);
+    let interrupted: string[] = [];
+    for (let i = 0; i < 40 && interrupted.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      interrupted = await spark.interruptTag(tag);
+    }
     expect(interrupted.length).toBe(1);
     const outcome = await running;
     expect(outcome).toBeInstanceOf(SparkConnectError);
