@@ -26,7 +26,8 @@ import { latestBundle } from '../lib/stores/bundle.ts';
 import { startSystem } from './system.ts';
 
 const USAGE = `usage: npm start [-- options]
-  --scale tiny|small   size of the generated sample data when RAW_DIR has none (default small)
+  --scale tiny|small   size of the generated sample data when RAW_DIR has none (default tiny;
+                       small trains on 1M purchases and takes several minutes more)
   --rebuild            run the batch again even when a model bundle exists
   --rate N             simulated events per second in the background (default 5; 0 = none)`;
 
@@ -39,7 +40,7 @@ const say = (line: string) => console.log(`[${elapsed()}] ${line}`);
 function parse() {
   const { values } = parseArgs({
     options: {
-      scale: { type: 'string', default: 'small' },
+      scale: { type: 'string', default: 'tiny' },
       rebuild: { type: 'boolean', default: false },
       rate: { type: 'string', default: '5' },
       help: { type: 'boolean', short: 'h', default: false },
