@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +11,7 @@ import { createLogger } from '../lib/observability/logger.ts';
 import { EmbeddedVectorIndex } from '../lib/stores/embedded/vector-index.ts';
 import { syntheticBundle } from '../lib/stores/fixtures.ts';
 import { MemoryFeatureStore } from '../lib/stores/memory/feature-store.ts';
+import { freePort } from '../test/support/net.ts';
 import { ensureModelLoaded, startApi } from './bootstrap.ts';
 import { listen } from './server.ts';
 import { ShutdownSequence } from './shutdown.ts';
@@ -218,14 +218,3 @@ describe('API process', () => {
     expect(stderr).toContain('PORT: must be an integer');
   }, 60_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}

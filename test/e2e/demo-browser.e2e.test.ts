@@ -4,7 +4,6 @@
  * in-process updater moves the user's vector). A screenshot goes to test-artifacts/.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -13,21 +12,11 @@ import { type RunningSystem, startSystem } from '../../app/system.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { createLogger } from '../../lib/observability/logger.ts';
 import { syntheticBundle } from '../../lib/stores/fixtures.ts';
+import { freePort } from '../support/net.ts';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.log(`no Chromium at ${CHROMIUM} (apt-get install chromium): browser test skipped`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 describe.skipIf(!hasChromium)('demo page in Chromium', () => {
   let dir: string;

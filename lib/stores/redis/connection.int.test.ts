@@ -5,10 +5,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/support/net.ts';
 import { DependencyError } from '../../errors.ts';
 import { sleep } from '../../retry.ts';
 import { RedisFeatureStore } from './feature-store.ts';
@@ -24,18 +24,6 @@ let dir = '';
 let port = 0;
 let server: ChildProcess | undefined;
 let ca: Buffer;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const p = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(p));
-    });
-  });
-}
 
 beforeAll(async () => {
   if (!tools) return;
