@@ -15,36 +15,9 @@ import { EmbeddedVectorIndex } from '../lib/stores/embedded/vector-index.ts';
 import { MemoryEventBus } from '../lib/stores/memory/event-bus.ts';
 import { MemoryFeatureStore } from '../lib/stores/memory/feature-store.ts';
 import { createUpdater, type Updater } from '../stream/updater/updater.ts';
+import { PROMISED_METRICS } from '../test/support/promised-metrics.ts';
 import { createApp } from './app.ts';
 import { loadWorld, UNKNOWN_ITEM, WORLD_USERS } from './testing/world.ts';
-
-/** Every metric name the architecture promises (dashboards and alerts use them). */
-const PROMISED_METRICS = [
-  'recommendation_requests_total',
-  'recommendation_fallback_total',
-  'recommendation_diversity_score',
-  'similar_items_requests_total',
-  'user_profile_requests_total',
-  'filter_applied_total',
-  'items_excluded_history_total',
-  'items_excluded_explicit_total',
-  'explain_requests_total',
-  'explain_computation_duration_seconds',
-  'mmr_rerank_applied_total',
-  'mmr_rerank_duration_seconds',
-  'purchase_events_accepted_total',
-  'purchase_lookup_errors_total',
-  'events_processed_total',
-  'event_processing_duration_seconds',
-  'redis_operation_duration_seconds',
-  'qdrant_search_duration_seconds',
-  'qdrant_retrieve_duration_seconds',
-  'http_requests_total',
-  'http_request_duration_seconds',
-  'updater_debounce_hits_total',
-  'events_dead_lettered_total',
-  'consumer_lag',
-] as const;
 
 const TOPICS = { events: 'user-events', deadLetter: 'user-events-dlq' };
 
