@@ -73,8 +73,9 @@ export async function startServer(
       ...env,
       HOST: '127.0.0.1',
       PORT: String(port),
-      // Per-request log lines off by default: the numbers measure serving. LOG_LEVEL=info includes them.
-      LOG_LEVEL: env['LOG_LEVEL'] ?? 'warn',
+      // The default level: start-up is detected from its "API listening" lines, and the numbers
+      // include the per-request log line a deployment writes at info.
+      LOG_LEVEL: env['LOG_LEVEL'] ?? 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
