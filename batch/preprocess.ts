@@ -12,21 +12,13 @@
  *   with `BATCH_WEIGHT_CLICK` / `BATCH_WEIGHT_ADD_TO_CART`.
  */
 import { col, type DataFrame, expr, functions as F, lit } from '../lib/spark-connect/index.ts';
+import { ITEM_STRING_FIELDS } from '../lib/stores/bundle.ts';
 import { type BatchContext, BatchError, type BatchStep, type StepResult } from './context.ts';
 import { extendIdMap } from './id-maps.ts';
 import { delta, deltaIfExists, sqlString } from './spark.ts';
 
-/** Item payload columns, in the order the vector index stores them. */
-export const ITEM_PAYLOAD_COLUMNS = [
-  'article_id',
-  'prod_name',
-  'product_type_name',
-  'product_group_name',
-  'colour_group_name',
-  'section_name',
-  'garment_group_name',
-  'index_name',
-] as const;
+/** Item payload columns, in the order the vector index and the bundle store them. */
+export const ITEM_PAYLOAD_COLUMNS = ITEM_STRING_FIELDS;
 
 export interface Split {
   /** Last day with a purchase. */

@@ -72,8 +72,11 @@ export interface BundleManifest {
   completed_at: string;
 }
 
-/** Payload string fields in their column order in `items.arrow`. */
-const ITEM_STRING_FIELDS = [
+/**
+ * Item payload string fields, in their column order in `items.arrow` (and in the batch's item
+ * metadata table, which fills them).
+ */
+export const ITEM_STRING_FIELDS = [
   'article_id',
   'prod_name',
   'product_type_name',
