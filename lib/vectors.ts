@@ -24,6 +24,35 @@ export function dot(a: VectorLike, b: VectorLike): number {
   return sum;
 }
 
+/**
+ * Inner product of `length` values of `a` from `aOffset` and of `b` from `bOffset`, in four
+ * interleaved partial sums: one running sum waits on the latency of every addition, four keep
+ * the floating-point unit busy (about twice as fast on 64 dimensions). The hot loops of serving
+ * (exact search scores, MMR similarities) use it; for a given pair of rows it always sums in the
+ * same order, so scores agree to the last bit wherever they are computed.
+ */
+export function dotAt(
+  a: VectorLike,
+  aOffset: number,
+  b: VectorLike,
+  bOffset: number,
+  length: number,
+): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let j = 0;
+  for (; j + 3 < length; j += 4) {
+    s0 += a[aOffset + j]! * b[bOffset + j]!;
+    s1 += a[aOffset + j + 1]! * b[bOffset + j + 1]!;
+    s2 += a[aOffset + j + 2]! * b[bOffset + j + 2]!;
+    s3 += a[aOffset + j + 3]! * b[bOffset + j + 3]!;
+  }
+  for (; j < length; j++) s0 += a[aOffset + j]! * b[bOffset + j]!;
+  return s0 + s1 + (s2 + s3);
+}
+
 /** Euclidean (L2) norm. */
 export function norm(a: VectorLike): number {
   let sum = 0;

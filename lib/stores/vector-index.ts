@@ -49,6 +49,10 @@ export interface SearchHit {
   /** Inner product of query and item vector. */
   score: number;
   payload: ItemMetadata;
+  /**
+   * The item vector (with `withVectors`). Read-only: the embedded index hands out views of its
+   * snapshot rather than copies, so writing into it would change the index.
+   */
   vector?: Float32Array;
 }
 
@@ -72,7 +76,7 @@ export interface VectorIndex {
   search(request: SearchRequest): Promise<SearchHit[]>;
   /**
    * Points of the active version (or `options.version`) by id, in the order asked; missing ids
-   * are left out. `vector` is empty unless `withVectors` is set.
+   * are left out. `vector` is empty unless `withVectors` is set, and read-only like a hit's.
    */
   retrieve(ids: number[], options?: RetrieveOptions): Promise<ItemPoint[]>;
 }

@@ -7,6 +7,7 @@
  * and redundancy is the highest cosine similarity to any item picked so far. `lambda = 1` is the
  * plain ranking; `lambda = 0` spreads the list as far as the candidates allow.
  */
+import { dotAt } from '../../lib/vectors.ts';
 
 export interface MmrCandidate {
   /** User–item relevance (inner product); larger is better. */
@@ -26,12 +27,12 @@ export function mmrSelect(candidates: readonly MmrCandidate[], k: number, lambda
   const byScore = rankByScore(candidates);
   if (lambda === 1 || take <= 1) return byScore.slice(0, take);
 
-  // Relevance rescaled to [0, 1]. Unit vectors are packed in score order into one scratch array
-  // (a dot product over contiguous memory per similarity), each normalised the first time it is
-  // needed. Scratch arrays are reused across calls: this runs synchronously, once per request.
+  // Relevance rescaled to [0, 1]. A similarity is the dot product of the two vectors times their
+  // inverse norms, each norm computed the first time it is needed. Scratch arrays are reused
+  // across calls: this runs synchronously, once per request.
   const dim = candidates[0]!.vector.length;
-  const s = scratch(n, dim);
-  const { unit, relevance, redundancy, bound, compared, flags } = s;
+  const { relevance, redundancy, bound, compared, inverseNorm, picks } = scratch(n);
+  const vectors: Array<ArrayLike<number>> = new Array(n);
   const top = candidates[byScore[0]!]!.score;
   const span = top - candidates[byScore[n - 1]!]!.score;
   // Lazy greedy: a candidate's value can only fall as picks accumulate (its redundancy is a
@@ -39,93 +40,102 @@ export function mmrSelect(candidates: readonly MmrCandidate[], k: number, lambda
   // brings only the candidate with the highest bound up to date, until the best one is current.
   // The picks are exactly those of the eager algorithm, with far fewer similarity computations.
   // Before any comparison the redundancy is at least -1 (cosine), so the first bound holds; the
-  // margin covers rounding in the dot products of unit vectors.
+  // margin covers rounding in the dot products. `compared` is -1 once a candidate is taken.
   const diversityWeight = 1 - lambda;
   for (let r = 0; r < n; r++) {
+    vectors[r] = candidates[byScore[r]!]!.vector;
     relevance[r] = span > 0 ? 1 - (top - candidates[byScore[r]!]!.score) / span : 1;
     bound[r] = lambda * relevance[r]! + diversityWeight * (1 + 1e-6);
     redundancy[r] = Number.NEGATIVE_INFINITY;
     compared[r] = 0;
-    flags[r] = 0;
+    inverseNorm[r] = -1;
   }
-  const normalise = (r: number) => {
-    const v = candidates[byScore[r]!]!.vector;
-    let sum = 0;
-    for (let j = 0; j < dim; j++) sum += v[j]! * v[j]!;
-    const scale = sum > 0 ? 1 / Math.sqrt(sum) : 0;
-    const offset = r * dim;
-    for (let j = 0; j < dim; j++) unit[offset + j] = v[j]! * scale;
-    flags[r] = flags[r]! | NORMALISED;
-  };
-  const taken = (r: number) => (flags[r]! & TAKEN) !== 0;
-  normalise(0);
-  flags[0] = flags[0]! | TAKEN;
-  const picks: number[] = [0]; // ranks
-  taken[0] = 1;
-  while (picks.length < take) {
+  picks[0] = 0;
+  compared[0] = -1;
+  let picked = 1;
+  while (picked < take) {
     for (;;) {
       // The highest bound, the best-scored candidate on ties.
       let best = -1;
       let bestBound = Number.NEGATIVE_INFINITY;
       for (let r = 1; r < n; r++) {
-        if (!taken(r) && bound[r]! > bestBound) {
+        if (compared[r]! >= 0 && bound[r]! > bestBound) {
           bestBound = bound[r]!;
           best = r;
         }
       }
-      if (compared[best] === picks.length) {
-        flags[best] = flags[best]! | TAKEN;
-        picks.push(best);
+      if (compared[best] === picked) {
+        compared[best] = -1;
+        picks[picked++] = best;
         break;
       }
-      if ((flags[best]! & NORMALISED) === 0) normalise(best);
-      const offset = best * dim;
-      for (let p = compared[best]!; p < picks.length; p++) {
-        const pickOffset = picks[p]! * dim;
-        let sim = 0;
-        for (let j = 0; j < dim; j++) sim += unit[offset + j]! * unit[pickOffset + j]!;
-        if (sim > redundancy[best]!) redundancy[best] = sim;
+      const v = vectors[best]!;
+      const vInverse = norm(inverseNorm, vectors, best, dim);
+      let most = redundancy[best]!;
+      for (let p = compared[best]!; p < picked; p++) {
+        const pick = picks[p]!;
+        const sim = dotAt(v, 0, vectors[pick]!, 0, dim) * vInverse * norm(inverseNorm, vectors, pick, dim);
+        if (sim > most) most = sim;
       }
-      compared[best] = picks.length;
-      bound[best] = lambda * relevance[best]! - diversityWeight * redundancy[best]!;
+      redundancy[best] = most;
+      compared[best] = picked;
+      bound[best] = lambda * relevance[best]! - diversityWeight * most;
     }
   }
-  return picks.map((r) => byScore[r]!);
+  const order = new Array<number>(picked);
+  for (let p = 0; p < picked; p++) order[p] = byScore[picks[p]!]!;
+  return order;
 }
 
-const NORMALISED = 1;
-const TAKEN = 2;
+/** The inverse norm of candidate `r` (0 for a zero vector), computed once per call. */
+function norm(inverseNorm: Float64Array, vectors: Array<ArrayLike<number>>, r: number, dim: number): number {
+  let inverse = inverseNorm[r]!;
+  if (inverse < 0) {
+    const v = vectors[r]!;
+    const sum = dotAt(v, 0, v, 0, dim);
+    inverse = sum > 0 ? 1 / Math.sqrt(sum) : 0;
+    inverseNorm[r] = inverse;
+  }
+  return inverse;
+}
 
 interface Scratch {
-  unit: Float64Array;
   relevance: Float64Array;
   redundancy: Float64Array;
   bound: Float64Array;
+  inverseNorm: Float64Array;
   compared: Int32Array;
-  flags: Uint8Array;
+  picks: Int32Array;
 }
 
-let shared: Scratch = allocate(64, 64);
+let shared: Scratch = allocate(64);
 
-function allocate(n: number, dim: number): Scratch {
+function allocate(n: number): Scratch {
   return {
-    unit: new Float64Array(n * dim),
     relevance: new Float64Array(n),
     redundancy: new Float64Array(n),
     bound: new Float64Array(n),
+    inverseNorm: new Float64Array(n),
     compared: new Int32Array(n),
-    flags: new Uint8Array(n),
+    picks: new Int32Array(n),
   };
 }
 
-/** Scratch arrays for `n` candidates of `dim` dimensions, grown when too small. */
-function scratch(n: number, dim: number): Scratch {
-  if (shared.relevance.length < n) shared = { ...allocate(n, 0), unit: shared.unit };
-  if (shared.unit.length < n * dim) shared.unit = new Float64Array(n * dim);
+/** Scratch arrays for `n` candidates, grown when too small. */
+function scratch(n: number): Scratch {
+  if (shared.relevance.length < n) shared = allocate(Math.max(n, 2 * shared.relevance.length));
   return shared;
 }
 
+/** Candidate indexes by score, best first, ties to the earlier one (search results come sorted). */
 function rankByScore(candidates: readonly MmrCandidate[]): number[] {
-  const order = Array.from({ length: candidates.length }, (_, i) => i);
+  const n = candidates.length;
+  const order = new Array<number>(n);
+  let sorted = true;
+  for (let i = 0; i < n; i++) {
+    order[i] = i;
+    if (i > 0 && candidates[i]!.score > candidates[i - 1]!.score) sorted = false;
+  }
+  if (sorted) return order;
   return order.sort((a, b) => candidates[b]!.score - candidates[a]!.score || a - b);
 }

@@ -86,27 +86,31 @@ export class ItemTable {
     return this.rowById.get(id);
   }
 
-  /** A copy of one row's vector. */
+  /**
+   * A view of the row's vector, not a copy: a copy allocates a buffer outside the JS heap, which
+   * cost more than the search itself when every hit of a request took one. Callers must not write.
+   */
   vectorAt(row: number): Float32Array {
     const start = row * this.dimension;
-    return this.vectors.slice(start, start + this.dimension);
+    return this.vectors.subarray(start, start + this.dimension);
   }
 
   /**
-   * The rows a filter admits, or null when it admits every row (no allocation for plain
-   * queries). Empty value lists impose no constraint.
+   * The rows a filter admits, or null when it admits every row (no work for plain queries).
+   * Empty value lists impose no constraint. The bitset is scratch space of this table, valid
+   * until the next call: use it before anything else can search (searches are synchronous).
    */
   eligibleRows(filter: SearchFilter | undefined): Bitset | null {
     if (!filter) return null;
     let bits: Bitset | null = null;
     const ensure = (): Bitset => {
-      if (!bits) bits = fillBitset(createBitset(this.size), this.size);
+      if (!bits) bits = fillBitset(this.scratch(0), this.size);
       return bits;
     };
     for (const field of FILTER_FIELDS) {
       const values = filter.include?.[field];
       if (!values || values.length === 0) continue;
-      const union = createBitset(this.size);
+      const union = this.scratch(1).fill(0);
       const byValue = this.valueBits.get(field)!;
       for (const value of values) {
         const valueBits = byValue.get(value);
@@ -128,6 +132,18 @@ export class ItemTable {
         const row = this.rowById.get(id);
         if (row !== undefined) clearBit(ensure(), row);
       }
+    }
+    return bits;
+  }
+
+  /** Reused bitsets: a fresh one per query cost an allocation outside the JS heap each time. */
+  private readonly scratchBits: Bitset[] = [];
+
+  private scratch(slot: number): Bitset {
+    let bits = this.scratchBits[slot];
+    if (bits === undefined) {
+      bits = createBitset(this.size);
+      this.scratchBits[slot] = bits;
     }
     return bits;
   }

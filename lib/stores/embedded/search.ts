@@ -1,12 +1,15 @@
 /**
  * Exact top-k by inner product over an ItemTable, pruned by its partitions when it has them
- * (see partitions.ts for the bound). The bit test of the filter and the dot product are inlined
+ * (see partitions.ts for the bound). The bit test of the filter is inlined
  * in the loops; this is the hot path of every recommendation.
  */
+
+import { dotAt } from '../../vectors.ts';
 import { anyInRange } from './bitset.ts';
 import type { ItemTable } from './item-table.ts';
 import { scanTopK } from './scan.ts';
 import { TopK } from './top-k.ts';
+import { widenQuery } from './widen.ts';
 
 export interface SearchStats {
   cellsVisited: number;
@@ -40,24 +43,23 @@ export function searchTopK(
   const { vectors, ids } = table;
   const { axes, along, across, acrossSuffixMax, alongMax, alongMin, acrossMax, cellStart, cells } = p;
 
-  let qq = 0;
-  for (let j = 0; j < d; j++) qq += query[j]! * query[j]!;
+  // The query in float64 (one conversion instead of one per product), then |q|².
+  const q = widenQuery(query);
+  const qq = dotAt(q, 0, q, 0, d);
   const slack = BOUND_SLACK * Math.sqrt(qq) * (table.maxNorm + 1) + 1e-12;
 
   // Per cell: t = q·a, s = |q − t·a| (rounded up), and the cell bound; best bound first.
-  const t = new Float64Array(cells);
-  const s = new Float64Array(cells);
-  const bound = new Float64Array(cells);
+  // Scratch arrays are shared by all searches (a search runs synchronously to its end):
+  // allocating typed arrays per query cost more than the scan of a typical query.
+  const { t, s, bound, queue } = scratchFor(cells);
   for (let c = 0; c < cells; c++) {
-    let dotA = 0;
-    const base = c * d;
-    for (let j = 0; j < d; j++) dotA += query[j]! * axes[base + j]!;
+    const dotA = dotAt(q, 0, axes, c * d, d);
     const perp = Math.sqrt(Math.max(0, qq - dotA * dotA) + qq * 1e-12);
     t[c] = dotA;
     s[c] = perp;
     bound[c] = (dotA >= 0 ? dotA * alongMax[c]! : dotA * alongMin[c]!) + perp * acrossMax[c]! + slack;
   }
-  const cellQueue = new CellQueue(bound);
+  const cellQueue = queue.reset(cells);
   const { kernel, norms } = table;
   if (kernel !== null) kernel.setQuery(query);
   const batch = kernel?.batch ?? 0;
@@ -66,7 +68,7 @@ export function searchTopK(
   // Float32 first-pass error margin per unit of |x| (see simd-kernel.ts), plus the bound slack.
   const margin = (kernel?.margin ?? 0) * Math.sqrt(qq);
 
-  const heap = new TopK(Math.min(k, table.size));
+  const heap = TopK.shared(Math.min(k, table.size));
   let cellsVisited = 0;
   let rowsScored = 0;
   while (cellQueue.size > 0) {
@@ -107,9 +109,7 @@ export function searchTopK(
         for (let i = 0; i < count; i++) {
           const r = candidates[i]!;
           if (firstPass[i]! + margin * norms[r]! + SUBNORMAL_SLACK < cutoff) continue;
-          const base = r * d;
-          let score = 0;
-          for (let j = 0; j < d; j++) score += query[j]! * vectors[base + j]!;
+          const score = dotAt(q, 0, vectors, r * d, d);
           rowsScored++;
           heap.push(score, r, ids[r]!);
           if (heap.full) cutoff = heap.threshold;
@@ -125,9 +125,7 @@ export function searchTopK(
         if (a + sc * across[row]! < threshold) continue;
       }
       if (eligible !== null && (eligible[row >>> 5]! & (1 << (row & 31))) === 0) continue;
-      const base = row * d;
-      let score = 0;
-      for (let j = 0; j < d; j++) score += query[j]! * vectors[base + j]!;
+      const score = dotAt(q, 0, vectors, row * d, d);
       rowsScored++;
       heap.push(score, row, ids[row]!);
     }
@@ -142,12 +140,21 @@ export function searchTopK(
 /** A max-heap of cell indices keyed by their bounds: O(C) to build, O(log C) per cell visited. */
 class CellQueue {
   private readonly heap: Int32Array;
-  size: number;
+  size = 0;
 
-  constructor(private readonly key: Float64Array) {
-    this.size = key.length;
-    this.heap = Int32Array.from({ length: key.length }, (_, i) => i);
-    for (let i = (this.size >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  constructor(
+    private readonly key: Float64Array,
+    capacity: number,
+  ) {
+    this.heap = new Int32Array(capacity);
+  }
+
+  /** Refills the queue with cells 0..cells-1 keyed by the current contents of `key`. */
+  reset(cells: number): this {
+    this.size = cells;
+    for (let i = 0; i < cells; i++) this.heap[i] = i;
+    for (let i = (cells >> 1) - 1; i >= 0; i--) this.siftDown(i);
+    return this;
   }
 
   pop(): number {
@@ -175,4 +182,27 @@ class CellQueue {
     }
     heap[i] = item;
   }
+}
+
+interface Scratch {
+  t: Float64Array;
+  s: Float64Array;
+  bound: Float64Array;
+  queue: CellQueue;
+}
+
+let scratch: Scratch | undefined;
+
+/** Per-cell scratch arrays for at least `cells` cells, grown when a table has more. */
+function scratchFor(cells: number): Scratch {
+  if (scratch === undefined || scratch.t.length < cells) {
+    const bound = new Float64Array(cells);
+    scratch = {
+      t: new Float64Array(cells),
+      s: new Float64Array(cells),
+      bound,
+      queue: new CellQueue(bound, cells),
+    };
+  }
+  return scratch;
 }

@@ -18,6 +18,21 @@ export class TopK {
     this.keys = new Float64Array(capacity);
   }
 
+  /**
+   * An emptied heap of this capacity shared by all callers: for synchronous searches that are done
+   * with it before the next one starts (saves three typed-array allocations per query).
+   */
+  static shared(capacity: number): TopK {
+    let heap = pool.get(capacity);
+    if (heap === undefined) {
+      if (pool.size >= POOL_LIMIT) pool.clear();
+      heap = new TopK(capacity);
+      pool.set(capacity, heap);
+    }
+    heap.reset();
+    return heap;
+  }
+
   /** Empties the heap so the instance can be reused by the next query. */
   reset(): void {
     this.size = 0;
@@ -52,9 +67,24 @@ export class TopK {
       return;
     }
     if (!this.worse(this.scores[0]!, this.keys[0]!, score, key)) return;
-    // replace the root and sift down
+    this.siftDownFrom(score, row, key, this.size);
+  }
+
+  /** The kept (score, row) pairs, best first. Empties the heap. */
+  sorted(): Array<{ score: number; row: number }> {
+    // Heap-sort in place: popping the worst entry each time fills the output from the back.
+    const out: Array<{ score: number; row: number }> = new Array(this.size);
+    while (this.size > 0) {
+      const last = --this.size;
+      out[last] = { score: this.scores[0]!, row: this.rows[0]! };
+      if (last > 0) this.siftDownFrom(this.scores[last]!, this.rows[last]!, this.keys[last]!, last);
+    }
+    return out;
+  }
+
+  /** Places (score, row, key) at the root and sifts it down within the first `n` entries. */
+  private siftDownFrom(score: number, row: number, key: number, n: number): void {
     let i = 0;
-    const n = this.size;
     for (;;) {
       const left = 2 * i + 1;
       if (left >= n) break;
@@ -77,17 +107,12 @@ export class TopK {
     this.keys[i] = key;
   }
 
-  /** The kept (score, row) pairs, best first. */
-  sorted(): Array<{ score: number; row: number }> {
-    const out: Array<{ score: number; row: number; key: number }> = [];
-    for (let i = 0; i < this.size; i++)
-      out.push({ score: this.scores[i]!, row: this.rows[i]!, key: this.keys[i]! });
-    out.sort((a, b) => b.score - a.score || a.key - b.key);
-    return out.map(({ score, row }) => ({ score, row }));
-  }
-
   /** True when (s1, k1) ranks below (s2, k2). */
   private worse(s1: number, k1: number, s2: number, k2: number): boolean {
     return s1 < s2 || (s1 === s2 && k1 > k2);
   }
 }
+
+/** Shared heaps by capacity (requests use a handful of k values; the pool is capped anyway). */
+const pool = new Map<number, TopK>();
+const POOL_LIMIT = 16;

@@ -120,7 +120,7 @@ export class MemoryFeatureStore implements FeatureStore {
   async getUserVector(version: string, userIdx: number): Promise<Float32Array | null> {
     this.assertOpen();
     const vector = this.vectors.get(version)?.get(userIdx);
-    return vector ? Float32Array.from(vector) : null;
+    return vector ? vector.slice() : null;
   }
 
   async countUserVectors(version: string): Promise<number> {
