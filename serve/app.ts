@@ -7,7 +7,6 @@
  * `app.request(...)` in-process.
  */
 
-import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
@@ -23,6 +22,7 @@ import { requestLog } from './middleware/request-log.ts';
 import { traceRequests } from './middleware/tracing.ts';
 import { HttpProblem, problemFor, problemResponse } from './problem.ts';
 import { registerDemoRoutes } from './routes/demo.ts';
+import { registerDocsRoutes } from './routes/docs.ts';
 import { registerEventRoutes } from './routes/events.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerProfileRoutes } from './routes/profile.ts';
@@ -142,7 +142,7 @@ export function createApp(deps: AppDeps) {
     });
     return c.json(openApiDocument);
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: API_TITLE }));
+  registerDocsRoutes(app, API_TITLE);
 
   app.notFound((c) => {
     const problem = problemFor(

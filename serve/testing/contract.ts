@@ -843,7 +843,18 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
         });
         const docs = await main.app.request('/docs');
         expect(docs.status).toBe(200);
-        expect(await docs.text()).toContain('/openapi.json');
+        const page = await docs.text();
+        expect(page).toContain('/openapi.json');
+        // Everything the page loads comes from the API itself (works offline, no CDN).
+        expect(page).not.toMatch(/(src|href)="https?:/);
+        const assets = [...page.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+        expect(assets.length).toBeGreaterThanOrEqual(2);
+        for (const asset of assets) {
+          const res = await main.app.request(asset);
+          expect(res.status, asset).toBe(200);
+          expect(res.headers.get('content-type')).toMatch(/^text\/(css|javascript)/);
+          expect((await res.text()).length).toBeGreaterThan(10_000);
+        }
       });
 
       it('answers unknown routes with a 404 problem', async () => {
