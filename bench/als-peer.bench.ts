@@ -5,7 +5,7 @@
  *
  *   npm run bench -- als-peer [--scale small|tiny] [--python PATH]
  *
- * Data: generated once per scale into <tmp>/recsys-bench/<scale>/ (reused). `implicit` runs from
+ * Data: generated once per scale into <tmp>/recsys-bench/<scale>/ (reused until the generator changes). `implicit` runs from
  * a virtualenv outside the repository (default <tmp>/implicit-venv, created with pip if missing).
  * Two implicit runs: the literal hyper-parameters, and the regularisation scaled by the mean
  * number of interactions per user — Spark's ALS multiplies it by each row's count (ALS-WR), which
@@ -25,9 +25,10 @@ import { runBatch } from '../batch/runner.ts';
 import { delta, deltaExists } from '../batch/spark.ts';
 import { readVersion } from '../batch/versions.ts';
 import { loadConfig } from '../lib/config.ts';
-import { generate, type Scale } from '../lib/hm/generate.ts';
+import type { Scale } from '../lib/hm/generate.ts';
 import { createLogger } from '../lib/observability/logger.ts';
 import { col, functions as F, SparkSession } from '../lib/spark-connect/index.ts';
+import { benchDataRoot, ensureGenerated } from './generated-data.ts';
 import { recordResult } from './results.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -35,7 +36,7 @@ const { values: args } = parseArgs({
   options: { scale: { type: 'string', default: 'small' }, python: { type: 'string' } },
 });
 const scale = args.scale as Scale;
-const root = join(tmpdir(), 'recsys-bench', scale);
+const root = benchDataRoot(scale);
 const env = {
   RAW_DIR: join(root, 'raw'),
   LAKE_ROOT: join(root, 'lake'),
@@ -65,10 +66,7 @@ async function step(options: { step?: string; from?: string }) {
   return result;
 }
 
-if (!existsSync(join(env.RAW_DIR, 'transactions_train.csv'))) {
-  console.log(`generating ${scale} data into ${env.RAW_DIR}`);
-  await generate({ scale, out: env.RAW_DIR });
-}
+await ensureGenerated(scale);
 const spark = new SparkSession({ remote: config.spark.remote });
 const ctx = createContext(config, spark, logger, {}, { note: () => {}, print: (t) => console.log(t) });
 if (!(await deltaExists(spark, ctx.lake.silver.holdout))) await step({ step: 'csv-to-delta' });

@@ -8,19 +8,19 @@
  *
  * `--from <step>` resumes on the lake of an earlier run (kept as it is) and adds the new steps'
  * numbers to the recorded ones, e.g. to re-run `train-als` with other ALS_* settings.
- * Data and lake go to <tmp>/recsys-bench/<scale>/ (data is reused when present; --keep leaves the
+ * Data and lake go to <tmp>/recsys-bench/<scale>/ (data is reused until the generator changes; --keep leaves the
  * lake for inspection). This takes a long time at `full` on a small machine: run it in the
  * background.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { STEP_NAMES } from '../batch/context.ts';
 import { loadConfig } from '../lib/config.ts';
-import { generate, type Scale } from '../lib/hm/generate.ts';
+import type { Scale } from '../lib/hm/generate.ts';
+import { benchDataRoot, ensureGenerated } from './generated-data.ts';
 import { recordResult } from './results.ts';
 
 const { values: args } = parseArgs({
@@ -31,7 +31,7 @@ const { values: args } = parseArgs({
   },
 });
 const scale = args.scale as Scale;
-const root = join(tmpdir(), 'recsys-bench', scale);
+const root = benchDataRoot(scale);
 const env = {
   ...process.env,
   RAW_DIR: join(root, 'raw'),
@@ -121,13 +121,7 @@ function runStep(step: string, sparkPid: number | undefined): Promise<StepMeasur
   });
 }
 
-let generateSeconds: number | undefined;
-if (!existsSync(join(env.RAW_DIR, 'transactions_train.csv'))) {
-  console.log(`generating ${scale} data into ${env.RAW_DIR}`);
-  const started = performance.now();
-  await generate({ scale, out: env.RAW_DIR });
-  generateSeconds = (performance.now() - started) / 1000;
-}
+let generateSeconds = await ensureGenerated(scale);
 const resultPath = join(dirname(fileURLToPath(import.meta.url)), 'results', `batch-scale-${scale}.json`);
 const firstStep = args.from === undefined ? 0 : STEP_NAMES.indexOf(args.from as (typeof STEP_NAMES)[number]);
 if (firstStep < 0) throw new Error(`--from must be one of ${STEP_NAMES.join(', ')}`);
