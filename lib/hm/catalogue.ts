@@ -62,8 +62,9 @@ export interface Catalogue {
 
 /**
  * Latent styles (think classic, trendy, sporty, romantic): each product has one, each taste
- * cluster favours some, so clusters buy different articles within the same department. Not a
- * column of the files; it is what makes "customers like you bought" differ from "everyone bought".
+ * cluster favours some, so clusters buy different articles within the same department; within a
+ * style, each cluster's affinity for single products (taste.ts) does the same. Not a column of
+ * the files; it is what makes "customers like you bought" differ from "everyone bought".
  */
 export const STYLES = 6;
 

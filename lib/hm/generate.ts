@@ -121,6 +121,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateSummar
       clusters: size.clusters,
       departmentsPresent: present,
       colourMasters: catalogue.colourMasters.length,
+      products: catalogue.productFirst.length,
       strength: options.taste,
     });
     const customers = open(join(options.out, CUSTOMERS.fileName));

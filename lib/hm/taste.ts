@@ -1,9 +1,10 @@
 /**
  * Latent taste clusters: who buys what. Each cluster leans toward one index group (and a
- * second one), a few sections, indexes and departments within them, and a colour palette.
- * The leanings are random per seed, then scaled (iterative proportional fitting) so that the
- * mixture of all clusters buys departments in the real proportions: taste moves purchases
- * between customers, not between departments.
+ * second one), a few sections, indexes and departments within them, latent styles, a colour
+ * palette, and products of its own (an affinity per product). The leanings are random per seed,
+ * then scaled (iterative proportional fitting) so that the mixture of all clusters buys
+ * departments in the real proportions: taste moves purchases between customers, not between
+ * departments.
  */
 
 import { departmentIndex, departmentIndexGroup, departmentSection, STYLES } from './catalogue.ts';
@@ -16,6 +17,8 @@ export interface TasteOptions {
   departmentsPresent: readonly boolean[];
   /** Number of colour masters (perceived colour master names) in the catalogue. */
   colourMasters: number;
+  /** Number of products in the catalogue (each cluster has an affinity for each). */
+  products: number;
   strength?: Partial<TasteStrength>;
 }
 
@@ -29,6 +32,8 @@ export interface TasteStrength {
   colour: number;
   /** Spread of the clusters' style weights (log scale). */
   style: number;
+  /** Spread of a cluster's affinity for each product (log scale). */
+  product: number;
 }
 
 export const DEFAULT_TASTE: TasteStrength = {
@@ -39,6 +44,7 @@ export const DEFAULT_TASTE: TasteStrength = {
   department: 0.6,
   colour: 1.0,
   style: 2.0,
+  product: 2.5,
 };
 
 export interface TasteCluster {
@@ -51,6 +57,12 @@ export interface TasteCluster {
   departments: Float64Array;
   /** Weights of the latent styles (sum 1). */
   styles: Float64Array;
+  /**
+   * How much the cluster likes each product, as a factor on the product's appeal (log-normal,
+   * mean 1): the cluster's own favourites within a department and style, so that "customers like
+   * you" buy other articles than "everyone" does, while popular articles stay popular overall.
+   */
+  affinity: Float32Array;
   /** Probability of keeping a drawn article of each colour master (max 1). */
   colourAccept: Float64Array;
   /** Age distribution in 5-year bins from AGES.start. */
@@ -105,6 +117,8 @@ export function buildTaste(seed: number, options: TasteOptions): TasteCluster[] 
   }
 
   const clusters: TasteCluster[] = [];
+  // A stream of its own, so the catalogue size does not change the clusters' other draws.
+  const affinityRng = new Random(seed, 'affinity');
   const ageBins = AGES.all.length;
   for (const [group, count] of allotted) {
     // Cluster sizes within a group vary (Gamma weights), the group keeps its demand share.
@@ -157,6 +171,7 @@ export function buildTaste(seed: number, options: TasteOptions): TasteCluster[] 
         share: (groupDemand.get(group)! * weights[c]!) / wsum,
         departments,
         styles,
+        affinity: productAffinity(affinityRng, options.products, strength.product),
         colourAccept,
         ages,
         engagement: rng.normal() * 0.6,
@@ -178,6 +193,11 @@ export function buildTaste(seed: number, options: TasteOptions): TasteCluster[] 
     }
   }
   return clusters;
+}
+
+/** Log-normal factors with mean 1 and log-scale spread `sigma`, one per product. */
+function productAffinity(rng: Random, products: number, sigma: number): Float32Array {
+  return Float32Array.from({ length: products }, () => Math.exp(sigma * rng.normal() - (sigma * sigma) / 2));
 }
 
 /** Real share of baskets bought online. */

@@ -5,8 +5,9 @@
  * Each day: the day's volume (calendar month × weekday × sale days) is split into visits of
  * customers drawn by purchase frequency; a visit is one basket on one channel with a real-sized
  * number of distinct articles, each repeated per unit bought. Articles come from the customer's
- * cluster (department, then an article of that department weighted by appeal × life cycle ×
- * season, kept with the cluster's colour preference), from their own favourite departments,
+ * cluster (department by the cluster's preference and the season, a latent style, then an article
+ * of that department and style weighted by appeal × life cycle × the cluster's affinity for its
+ * product, kept with the cluster's colour preference), from their own favourite departments,
  * from earlier baskets (repeat purchases), or follow an article already in the basket (another
  * colour of it, or the same department). Prices are the article's list price, marked down late
  * in its life and now and then with a member discount.
@@ -107,8 +108,8 @@ export function simulateTransactions(input: SimulationInput): { rows: number } {
   const K = clusters.length;
   const N = pop.size;
 
-  // Articles grouped by department; per-day cumulative weights in the same layout.
-  // Articles grouped in cells of department × style; per-day cumulative weights per cell.
+  // Articles grouped in cells of department × style; per cluster, per-day cumulative weights in
+  // the same layout (cluster k's block starts at k × cat.size).
   const S = STYLES;
   const cells = D * S;
   const cellOf = (a: number) => cat.department[a]! * S + cat.style[a]!;
@@ -120,8 +121,19 @@ export function simulateTransactions(input: SimulationInput): { rows: number } {
     const fill = cellStart.slice(0, cells);
     for (let i = 0; i < cat.size; i++) cellArticles[fill[cellOf(i)]!++] = i;
   }
-  const articleCum = new Float64Array(cat.size);
-  const cellTotal = new Float64Array(cells);
+  const cellAffinity = new Float32Array(K * cat.size);
+  for (let k = 0; k < K; k++) {
+    const affinity = clusters[k]!.affinity;
+    for (let j = 0; j < cat.size; j++)
+      cellAffinity[k * cat.size + j] = affinity[cat.product[cellArticles[j]!]!]!;
+  }
+  /** appeal × life cycle of the article at each cell position, today. */
+  const cellWeight = new Float64Array(cat.size);
+  /** Per cell, the positions from the first to the last article on sale today. */
+  const onSaleFrom = new Int32Array(cells);
+  const onSaleTo = new Int32Array(cells);
+  const articleCum = new Float64Array(K * cat.size);
+  const cellTotal = new Float64Array(K * cells);
   const deptTotal = new Float64Array(D);
   const life = new Float64Array(cat.size);
   const clusterCum = new Float64Array(K * D);
@@ -166,19 +178,40 @@ export function simulateTransactions(input: SimulationInput): { rows: number } {
     const dayOfYear =
       (Date.parse(`${date}T00:00:00Z`) - Date.parse(`${date.slice(0, 4)}-01-01T00:00:00Z`)) / DAY_MS;
 
-    // Article weights within departments, and department weights per cluster.
+    // Article weights within cells (for everyone, then per cluster), department weights per cluster.
     deptTotal.fill(0);
     for (let x = 0; x < cells; x++) {
       let sum = 0;
+      let from = -1;
+      let to = -1;
       for (let j = cellStart[x]!; j < cellStart[x + 1]!; j++) {
         const a = cellArticles[j]!;
         const l = lifeCycle(cat, a, t);
         life[a] = l;
-        sum += cat.appeal[a]! * l;
-        articleCum[j] = sum;
+        const w = cat.appeal[a]! * l;
+        cellWeight[j] = w;
+        if (w > 0) {
+          if (from < 0) from = j;
+          to = j + 1;
+        }
+        sum += w;
       }
-      cellTotal[x] = sum;
+      onSaleFrom[x] = from < 0 ? cellStart[x]! : from;
+      onSaleTo[x] = from < 0 ? cellStart[x]! : to;
       deptTotal[Math.floor(x / S)]! += sum;
+    }
+    // A cell's articles are in launch order, so those on sale lie between the ones long gone and
+    // the ones not yet launched: each cluster's running sums cover only that stretch.
+    for (let k = 0; k < K; k++) {
+      const block = k * cat.size;
+      for (let x = 0; x < cells; x++) {
+        let sum = 0;
+        for (let j = onSaleFrom[x]!; j < onSaleTo[x]!; j++) {
+          sum += cellWeight[j]! * cellAffinity[block + j]!;
+          articleCum[block + j] = sum;
+        }
+        cellTotal[k * cells + x] = sum;
+      }
     }
     for (let k = 0; k < K; k++) {
       const prefs = clusters[k]!.departments;
@@ -255,30 +288,34 @@ export function simulateTransactions(input: SimulationInput): { rows: number } {
 
   /**
    * An article of department d on sale today: a style by the customer's cluster (among the
-   * styles on sale there), then an article of that style, kept with the customer's colour taste.
+   * styles on sale there), then an article of that style by the cluster's weights, kept with the
+   * customer's colour taste.
    */
   function fromDepartment(d: number, c: number, colourTries: number): number {
     if (!(deptTotal[d]! > 0)) return -1;
-    const cluster = clusters[pop.cluster[c]!]!;
+    const k = pop.cluster[c]!;
+    const cluster = clusters[k]!;
+    const totals = k * cells;
     let styleSum = 0;
-    for (let st = 0; st < S; st++) if (cellTotal[d * S + st]! > 0) styleSum += cluster.styles[st]!;
+    for (let st = 0; st < S; st++) if (cellTotal[totals + d * S + st]! > 0) styleSum += cluster.styles[st]!;
     let u = rng.next() * styleSum;
     let cell = -1;
     for (let st = 0; st < S; st++) {
-      if (!(cellTotal[d * S + st]! > 0)) continue;
+      if (!(cellTotal[totals + d * S + st]! > 0)) continue;
       cell = d * S + st;
       u -= cluster.styles[st]!;
       if (u < 0) break;
     }
-    const total = cellTotal[cell]!;
-    const start = cellStart[cell]!;
-    const end = cellStart[cell + 1]!;
+    const total = cellTotal[totals + cell]!;
+    const block = k * cat.size;
+    const start = block + onSaleFrom[cell]!;
+    const end = block + onSaleTo[cell]!;
     const accept = cluster.colourAccept;
     const favourite = pop.favouriteColour[c]!;
     let a = -1;
     for (let i = 0; i <= colourTries; i++) {
       const j = searchCumulative(articleCum, start, end, rng.next() * total);
-      a = cellArticles[j]!;
+      a = cellArticles[j - block]!;
       const m = cat.colourMaster[a]!;
       if (i === colourTries || m === favourite || rng.next() < accept[m]! * b.otherColour) break;
     }
