@@ -40,7 +40,7 @@ export interface BehaviourParams {
 export const DEFAULT_BEHAVIOUR: BehaviourParams = {
   repeat: 0.015,
   sibling: 0.07,
-  sameDepartment: 0.3,
+  sameDepartment: 0.36,
   favourite: 0.35,
   memberDiscount: 0.04,
   colourTries: 6,
@@ -55,8 +55,8 @@ export const SALE_DAYS: Readonly<Record<string, number>> = {
   '2019-11-29': 2.5,
 };
 
-/** Purchases kept per customer for repeat buying. */
-const HISTORY = 24;
+/** Purchases remembered per customer: for repeat buying, and not to buy them again by chance. */
+const HISTORY = 32;
 const DAY_MS = 86_400_000;
 
 export interface SimulationInput {
