@@ -12,6 +12,7 @@ import { generate } from './generate.ts';
 import { CUSTOMERS, TRANSACTIONS } from './schema.ts';
 import { computeStats, type Stats } from './stats.ts';
 import { PRODUCT_TYPES } from './tables.ts';
+import { DEFAULT_TASTE } from './taste.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hm-generate-stats-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -77,6 +78,37 @@ describe('generate: the structure it claims', () => {
     const taste = stats.taste!;
     expect(taste.customers).toBeGreaterThan(200);
     expect(taste.ownClusterShare).toBeGreaterThan(1.5 * taste.otherClusterShare);
+    expect(taste.ownClusterArticleShare).toBeGreaterThan(2 * taste.otherClusterArticleShare);
+  });
+
+  it('article taste: each cluster’s affinity for products makes its own top articles differ from everyone’s', async () => {
+    // Cells of department × style need a few articles on sale for the affinity to choose among,
+    // hence more articles than tiny has. Same clusters and customers in both runs: the affinity
+    // draws come from a stream of their own.
+    const articleSignal = async (product: number) => {
+      const out = join(dir, `affinity-${product}`);
+      await generate({
+        scale: 'tiny',
+        seed: 5,
+        out,
+        truthOut: join(out, 'truth.csv'),
+        overrides: { articles: 15_000, customers: 3_000, transactions: 60_000 },
+        taste: { product },
+      });
+      const s = await computeStats({
+        articlesPath: join(out, 'articles.csv'),
+        transactionsPath: join(out, TRANSACTIONS.fileName),
+        truthPath: join(out, 'truth.csv'),
+      });
+      return s.taste!;
+    };
+    const without = await articleSignal(0);
+    const withAffinity = await articleSignal(DEFAULT_TASTE.product);
+    expect(withAffinity.ownClusterArticleShare).toBeGreaterThan(without.ownClusterArticleShare);
+    const lift = (t: typeof without) => t.ownClusterArticleShare / t.otherClusterArticleShare;
+    expect(lift(withAffinity)).toBeGreaterThan(1.4 * lift(without));
+    // Department taste is unchanged: the affinity moves purchases within departments.
+    expect(Math.abs(withAffinity.ownClusterShare - without.ownClusterShare)).toBeLessThan(0.05);
   });
 
   it('weekly seasonality and both sales channels', () => {

@@ -68,7 +68,14 @@ export interface Stats {
   concentration: Record<Level, number>;
   dayOfWeek: number[];
   medianPriceSek: Record<string, number>;
-  taste?: { ownClusterShare: number; otherClusterShare: number; customers: number };
+  taste?: {
+    ownClusterShare: number;
+    otherClusterShare: number;
+    /** The same for the clusters' most bought articles: taste below the department level. */
+    ownClusterArticleShare: number;
+    otherClusterArticleShare: number;
+    customers: number;
+  };
 }
 
 function hashFraction(customerId: string): number {
@@ -85,6 +92,13 @@ function shares(counts: Map<string, number>): Record<string, number> {
 
 function bump(m: Map<string, number>, k: string, by = 1): void {
   m.set(k, (m.get(k) ?? 0) + by);
+}
+
+/** `bump` for a key cut from a read chunk: a new key is copied, so the map does not keep the chunk. */
+function bumpNewKeyDetached(m: Map<string, number>, k: string): void {
+  const n = m.get(k);
+  if (n === undefined) m.set(detach(k), 1);
+  else m.set(k, n + 1);
 }
 
 function getOrCreate<K, V>(map: Map<K, V>, key: K, make: () => V): V {
@@ -173,9 +187,12 @@ export async function computeStats(input: StatsInput): Promise<Stats> {
   let sameDeptPairs = 0;
   let repeatRows = 0;
   let sampledRows = 0;
-  // Cluster purchase profile by department, from customers in the even hash half (for taste).
+  // Cluster purchase profiles by department and by article, from customers in the even hash
+  // half, and the purchases of the customers in the odd half (for taste).
   const clusterDept = new Map<string, Map<string, number>>();
+  const clusterArticle = new Map<string, Map<string, number>>();
   const tasteCustomers = new Map<string, Map<string, number>>();
+  const tasteCustomerArticles = new Map<string, Map<string, number>>();
 
   let day = '';
   let dayBaskets = new Map<string, { articles: string[]; online: boolean }>();
@@ -264,10 +281,18 @@ export async function computeStats(input: StatsInput): Promise<Stats> {
               getOrCreate(clusterDept, cluster, () => new Map()),
               info.department,
             );
+            bumpNewKeyDetached(
+              getOrCreate(clusterArticle, cluster, () => new Map()),
+              article,
+            );
           } else {
             bump(
               getOrCreate(tasteCustomers, customer, () => new Map()),
               info.department,
+            );
+            bumpNewKeyDetached(
+              getOrCreate(tasteCustomerArticles, customer, () => new Map()),
+              article,
             );
           }
         }
@@ -335,7 +360,17 @@ export async function computeStats(input: StatsInput): Promise<Stats> {
     dayOfWeek: dow.map((x) => Number(((7 * x) / Math.max(1, rows)).toFixed(3))),
     medianPriceSek,
   };
-  if (truth) stats.taste = tasteSignal(truth, clusterDept, tasteCustomers);
+  if (truth) {
+    const departments = tasteSignal(truth, clusterDept, tasteCustomers, TASTE_TOP_DEPARTMENTS);
+    const articles = tasteSignal(truth, clusterArticle, tasteCustomerArticles, TASTE_TOP_ARTICLES);
+    stats.taste = {
+      ownClusterShare: departments.own,
+      otherClusterShare: departments.other,
+      ownClusterArticleShare: articles.own,
+      otherClusterArticleShare: articles.other,
+      customers: departments.customers,
+    };
+  }
   return stats;
 }
 
@@ -343,26 +378,30 @@ function ratio(a: number, b: number): number {
   return b > 0 ? Number((a / b).toFixed(4)) : 0;
 }
 
+const TASTE_TOP_DEPARTMENTS = 10;
+const TASTE_TOP_ARTICLES = 50;
+
 /**
  * For held-out customers (the odd hash half): the share of their purchases that fall in the
- * top departments of their own cluster (profiled on the other half), against the same share
- * for the top departments of the other clusters. Equal shares would mean no taste signal.
+ * `top` departments (or articles) their own cluster buys most (profiled on the other half),
+ * against the same share for the top of the other clusters. Equal shares would mean no taste
+ * signal at that level.
  */
 function tasteSignal(
   truth: Map<string, string>,
-  clusterDept: Map<string, Map<string, number>>,
+  profiles: Map<string, Map<string, number>>,
   customers: Map<string, Map<string, number>>,
-): { ownClusterShare: number; otherClusterShare: number; customers: number } {
-  const TOP = 10;
+  top: number,
+): { own: number; other: number; customers: number } {
   const tops = new Map<string, Set<string>>();
-  for (const [cluster, m] of clusterDept) {
+  for (const [cluster, m] of profiles) {
     tops.set(
       cluster,
       new Set(
         [...m.entries()]
-          .sort((a, b) => b[1] - a[1])
-          .slice(0, TOP)
-          .map(([d]) => d),
+          .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+          .slice(0, top)
+          .map(([key]) => key),
       ),
     );
   }
@@ -391,5 +430,5 @@ function tasteSignal(
     other += otherN > 0 ? otherSum / otherN : 0;
     n++;
   }
-  return { ownClusterShare: ratio(own, n), otherClusterShare: ratio(other, n), customers: n };
+  return { own: ratio(own, n), other: ratio(other, n), customers: n };
 }
