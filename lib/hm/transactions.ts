@@ -108,8 +108,8 @@ export function simulateTransactions(input: SimulationInput): { rows: number } {
   const K = clusters.length;
   const N = pop.size;
 
-  // Articles grouped in cells of department × style; per cluster, per-day cumulative weights in
-  // the same layout (cluster k's block starts at k × cat.size).
+  // Articles grouped in cells of department × style; per-day weights per cell, and per cluster
+  // cumulative weights in the same layout (cluster k's block starts at k × cat.size).
   const S = STYLES;
   const cells = D * S;
   const cellOf = (a: number) => cat.department[a]! * S + cat.style[a]!;
@@ -132,8 +132,12 @@ export function simulateTransactions(input: SimulationInput): { rows: number } {
   /** Per cell, the positions from the first to the last article on sale today. */
   const onSaleFrom = new Int32Array(cells);
   const onSaleTo = new Int32Array(cells);
+  const cellTotal = new Float64Array(cells);
   const articleCum = new Float64Array(K * cat.size);
-  const cellTotal = new Float64Array(K * cells);
+  const clusterCellTotal = new Float64Array(K * cells);
+  /** Day on which a cluster's running sums of a cell were last computed. */
+  const clusterCellDay = new Int32Array(K * cells).fill(-1);
+  let today = -1;
   const deptTotal = new Float64Array(D);
   const life = new Float64Array(cat.size);
   const clusterCum = new Float64Array(K * D);
@@ -174,11 +178,13 @@ export function simulateTransactions(input: SimulationInput): { rows: number } {
   let rowsSoFar = 0;
   let chosenAsRepeat = false;
   for (let t = 0; t < days; t++) {
+    today = t;
     const date = isoDay(input.firstDay, t);
     const dayOfYear =
       (Date.parse(`${date}T00:00:00Z`) - Date.parse(`${date.slice(0, 4)}-01-01T00:00:00Z`)) / DAY_MS;
 
-    // Article weights within cells (for everyone, then per cluster), department weights per cluster.
+    // Article weights within cells (a cluster's own, with its affinity, on its first draw from the
+    // cell that day), department weights per cluster.
     deptTotal.fill(0);
     for (let x = 0; x < cells; x++) {
       let sum = 0;
@@ -198,20 +204,8 @@ export function simulateTransactions(input: SimulationInput): { rows: number } {
       }
       onSaleFrom[x] = from < 0 ? cellStart[x]! : from;
       onSaleTo[x] = from < 0 ? cellStart[x]! : to;
+      cellTotal[x] = sum;
       deptTotal[Math.floor(x / S)]! += sum;
-    }
-    // A cell's articles are in launch order, so those on sale lie between the ones long gone and
-    // the ones not yet launched: each cluster's running sums cover only that stretch.
-    for (let k = 0; k < K; k++) {
-      const block = k * cat.size;
-      for (let x = 0; x < cells; x++) {
-        let sum = 0;
-        for (let j = onSaleFrom[x]!; j < onSaleTo[x]!; j++) {
-          sum += cellWeight[j]! * cellAffinity[block + j]!;
-          articleCum[block + j] = sum;
-        }
-        cellTotal[k * cells + x] = sum;
-      }
     }
     for (let k = 0; k < K; k++) {
       const prefs = clusters[k]!.departments;
@@ -295,18 +289,17 @@ export function simulateTransactions(input: SimulationInput): { rows: number } {
     if (!(deptTotal[d]! > 0)) return -1;
     const k = pop.cluster[c]!;
     const cluster = clusters[k]!;
-    const totals = k * cells;
     let styleSum = 0;
-    for (let st = 0; st < S; st++) if (cellTotal[totals + d * S + st]! > 0) styleSum += cluster.styles[st]!;
+    for (let st = 0; st < S; st++) if (cellTotal[d * S + st]! > 0) styleSum += cluster.styles[st]!;
     let u = rng.next() * styleSum;
     let cell = -1;
     for (let st = 0; st < S; st++) {
-      if (!(cellTotal[totals + d * S + st]! > 0)) continue;
+      if (!(cellTotal[d * S + st]! > 0)) continue;
       cell = d * S + st;
       u -= cluster.styles[st]!;
       if (u < 0) break;
     }
-    const total = cellTotal[totals + cell]!;
+    const total = clusterWeights(k, cell);
     const block = k * cat.size;
     const start = block + onSaleFrom[cell]!;
     const end = block + onSaleTo[cell]!;
@@ -320,6 +313,26 @@ export function simulateTransactions(input: SimulationInput): { rows: number } {
       if (i === colourTries || m === favourite || rng.next() < accept[m]! * b.otherColour) break;
     }
     return a;
+  }
+
+  /**
+   * Cluster k's running sums over the articles of `cell` on sale today (weight × the cluster's
+   * affinity), computed on the first draw of the day from that cell; returns their total. A
+   * cell's articles are in launch order, so those on sale lie between the ones long gone and the
+   * ones not yet launched, and the sums cover only that stretch.
+   */
+  function clusterWeights(k: number, cell: number): number {
+    const key = k * cells + cell;
+    if (clusterCellDay[key] === today) return clusterCellTotal[key]!;
+    const block = k * cat.size;
+    let sum = 0;
+    for (let j = onSaleFrom[cell]!; j < onSaleTo[cell]!; j++) {
+      sum += cellWeight[j]! * cellAffinity[block + j]!;
+      articleCum[block + j] = sum;
+    }
+    clusterCellDay[key] = today;
+    clusterCellTotal[key] = sum;
+    return sum;
   }
 
   /** Later attempts (after drawing something already bought) widen from favourites to the cluster. */
