@@ -9,7 +9,7 @@ import { REQUEST_LOG_MESSAGE, requestLog } from './request-log.ts';
 import { traceRequests } from './tracing.ts';
 
 /** A pino logger writing into an array of parsed lines. */
-function capturingLogger() {
+function capturingLogger(level: pino.Level = 'info') {
   const lines: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk, _encoding, done) {
@@ -17,7 +17,7 @@ function capturingLogger() {
       done();
     },
   });
-  return { logger: pino({ level: 'info' }, destination), lines };
+  return { logger: pino({ level }, destination), lines };
 }
 
 function appWith(logger: pino.Logger) {
@@ -25,6 +25,9 @@ function appWith(logger: pino.Logger) {
   app.use('*', traceRequests());
   app.use('*', requestLog(logger));
   app.get('/items/:item_idx', (c) => c.json({ id: c.req.param('item_idx') }));
+  app.get('/health/live', (c) => c.json({ status: 'ok' }));
+  app.get('/health/ready', (c) => c.json({ ready: false }, 503));
+  app.get('/metrics', (c) => c.text('# metrics'));
   app.get('/teapot', () => {
     throw new HTTPException(418, { message: 'short and stout' });
   });
@@ -59,6 +62,25 @@ describe('request log', () => {
     expect(ok).not.toHaveProperty('trace_id');
     expect(failed).toMatchObject({ route: '/teapot', status: 418 });
     expect(unmatched).toMatchObject({ route: 'unmatched', status: 404 });
+  });
+
+  it('logs successful probes and scrapes at debug, failing ones at info', async () => {
+    for (const level of ['info', 'debug'] as const) {
+      const { logger, lines } = capturingLogger(level);
+      const app = appWith(logger);
+      await app.request('/health/live');
+      await app.request('/metrics');
+      await app.request('/health/ready');
+      await app.request('/items/1');
+      await expect.poll(() => lines.length).toBe(level === 'info' ? 2 : 4);
+      const byRoute = Object.fromEntries(lines.map((l) => [l.route, l.level]));
+      expect(byRoute['/health/ready']).toBe(30);
+      expect(byRoute['/items/:item_idx']).toBe(30);
+      if (level === 'debug') {
+        expect(byRoute['/health/live']).toBe(20);
+        expect(byRoute['/metrics']).toBe(20);
+      }
+    }
   });
 
   it('adds the trace id of the recording request span', async () => {

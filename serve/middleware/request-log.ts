@@ -5,6 +5,9 @@
  * metrics, so lines group by endpoint and never carry ids), `status`, `ms` (wall time to the
  * response), and `trace_id` when the request's span is recording, so a slow line leads straight
  * to its trace in Jaeger. Registered inside the tracing middleware, where the span is active.
+ *
+ * Health probes and metrics scrapes arrive every few seconds from machines, not users: their lines
+ * go out at `debug`, unless the answer is an error (status ≥ 400), which stays at `info`.
  */
 import { trace } from '@opentelemetry/api';
 import type { MiddlewareHandler } from 'hono';
@@ -14,6 +17,9 @@ import { UNMATCHED_ROUTE } from './http-metrics.ts';
 
 /** The message of every request line. */
 export const REQUEST_LOG_MESSAGE = 'request';
+
+/** Routes whose successful requests are logged at debug (probes and scrapes). */
+export const QUIET_ROUTES: ReadonlySet<string> = new Set(['/health/live', '/health/ready', '/metrics']);
 
 export interface RequestLogLine {
   trace_id?: string;
@@ -38,7 +44,8 @@ export function requestLog(logger: Logger): MiddlewareHandler {
       };
       const span = trace.getActiveSpan();
       if (span?.isRecording()) line.trace_id = span.spanContext().traceId;
-      logger.info(line, REQUEST_LOG_MESSAGE);
+      if (line.status < 400 && QUIET_ROUTES.has(line.route)) logger.debug(line, REQUEST_LOG_MESSAGE);
+      else logger.info(line, REQUEST_LOG_MESSAGE);
     }
   };
 }
