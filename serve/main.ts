@@ -28,6 +28,17 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel, name: 'api' });
   if (config.api.workers > 1 && cluster.isPrimary) {
+    const inProcess = [
+      config.adapters.featureStore === 'memory' ? 'FEATURE_STORE=memory' : undefined,
+      config.adapters.eventBus === 'memory' ? 'EVENT_BUS=memory' : undefined,
+    ].filter((x) => x !== undefined);
+    if (inProcess.length > 0) {
+      logger.warn(
+        { workers: config.api.workers, adapters: inProcess },
+        'each API worker gets its own copy of the in-process adapters: events accepted by one worker ' +
+          'never reach the others; use FEATURE_STORE=redis and EVENT_BUS=kafka with several workers',
+      );
+    }
     runPrimary(config.api.workers, logger);
     return;
   }

@@ -179,7 +179,15 @@ describe('API process', () => {
     const port = await freePort();
     const main = fileURLToPath(new URL('./main.ts', import.meta.url));
     const child = spawn(process.execPath, ['--import', 'tsx', main], {
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MODELS_DIR: modelsDir, API_WORKERS: '2' },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        MODELS_DIR: modelsDir,
+        API_WORKERS: '2',
+        FEATURE_STORE: 'memory',
+        EVENT_BUS: 'memory',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -197,6 +205,8 @@ describe('API process', () => {
       ),
     );
     expect(answers).toEqual(Array(8).fill(200));
+    // In-process adapters are per worker: the primary says so once.
+    expect(count('each API worker gets its own copy of the in-process adapters')).toBe(1);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(count('"step":"http server"')).toBe(2);
