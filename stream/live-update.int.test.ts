@@ -11,7 +11,7 @@ import { dot } from '../lib/vectors.ts';
 import { createApp } from '../serve/app.ts';
 import { createStreamWorld, type StreamWorld } from './testing/world.ts';
 import { foldUserVector } from './updater/fold.ts';
-import { createUpdater, type Updater } from './updater/updater.ts';
+import type { Updater } from './updater/updater.ts';
 
 interface RecommendBody {
   source: string;
@@ -37,14 +37,7 @@ describe('a purchase through the API changes the user within the stream', () => 
       metrics: createMetrics({ defaultMetrics: false }),
       logger: world.logger,
     });
-    updater = createUpdater({
-      featureStore: world.featureStore,
-      vectorIndex: world.vectorIndex,
-      bus: await world.bus('updater'),
-      config: world.config,
-      metrics: createMetrics({ defaultMetrics: false }),
-      logger: world.logger,
-    });
+    updater = await world.updater();
     await updater.start();
   });
   afterAll(async () => {

@@ -16,6 +16,7 @@ import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
 import { type Config, loadConfig } from '../../lib/config.ts';
 import type { UserEvent } from '../../lib/events.ts';
 import { createLogger, type Logger } from '../../lib/observability/logger.ts';
+import { createMetrics } from '../../lib/observability/metrics.ts';
 import { sleep } from '../../lib/retry.ts';
 import { EmbeddedVectorIndex } from '../../lib/stores/embedded/vector-index.ts';
 import { syntheticBundle } from '../../lib/stores/fixtures.ts';
@@ -23,6 +24,7 @@ import { KafkaEventBus } from '../../lib/stores/kafka/event-bus.ts';
 import { publishVersion } from '../../lib/stores/publish.ts';
 import { RedisFeatureStore } from '../../lib/stores/redis/feature-store.ts';
 import { type LoadedCatalog, loadCatalog } from '../producer/catalog.ts';
+import { createUpdater, type Updater, type UpdaterDeps } from '../updater/updater.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -142,6 +144,22 @@ export async function createStreamWorld(options: StreamWorldOptions = {}) {
       await bus.start();
       await bus.ensureTopics();
       return bus;
+    },
+
+    /**
+     * An in-process updater (not started) on the world's stores, config and logger, with its own
+     * metrics registry and a bus of role `updater`; `deps` replaces any of them.
+     */
+    async updater(deps: Partial<UpdaterDeps> = {}): Promise<Updater> {
+      return createUpdater({
+        featureStore,
+        vectorIndex,
+        config,
+        logger,
+        metrics: deps.metrics ?? createMetrics({ defaultMetrics: false }),
+        ...deps,
+        bus: deps.bus ?? (await world.bus('updater')),
+      });
     },
 
     /** Writes raw bytes to a topic, bypassing the schema. */

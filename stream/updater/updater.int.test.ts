@@ -21,7 +21,6 @@ import { createEventSimulator } from '../producer/simulator.ts';
 import { startTcpProxy } from '../testing/tcp-proxy.ts';
 import { createStreamWorld, eventsByUser, type StreamWorld } from '../testing/world.ts';
 import { foldUserVector } from './fold.ts';
-import { createUpdater } from './updater.ts';
 
 interface Snapshot {
   vectors: Map<number, Float32Array | null>;
@@ -151,14 +150,7 @@ describe('updater on Kafka + Redis', () => {
             },
           }),
       });
-      const updater = createUpdater({
-        featureStore: fresh.featureStore,
-        vectorIndex: fresh.vectorIndex,
-        bus: losingCommits,
-        config: fresh.config,
-        metrics: createMetrics({ defaultMetrics: false }),
-        logger: fresh.logger,
-      });
+      const updater = await fresh.updater({ bus: losingCommits });
       await updater.start();
       const events: UserEvent[] = [];
       await runProducer({
@@ -184,14 +176,8 @@ describe('updater on Kafka + Redis', () => {
   it('a replay of the whole topic by another group changes nothing', async () => {
     expect(sent.length).toBeGreaterThan(0);
     const beforeReplay = await snapshot(world, [...eventsByUser(sent).keys()]);
-    const bus = await world.bus('replay');
-    const updater = createUpdater({
-      featureStore: world.featureStore,
-      vectorIndex: world.vectorIndex,
-      bus,
-      config: world.config,
-      metrics: createMetrics({ defaultMetrics: false }),
-      logger: world.logger,
+    const updater = await world.updater({
+      bus: await world.bus('replay'),
       options: { groupId: `replay-${world.id}` },
     });
     await updater.start();
@@ -257,14 +243,7 @@ describe('a crash between the user write and the applied marks', () => {
     // Kafka hands the two events over again, now in one batch with a third.
     const bus = await world.bus('producer');
     await bus.publish(events);
-    const updater = createUpdater({
-      featureStore: world.featureStore,
-      vectorIndex: world.vectorIndex,
-      bus: await world.bus('updater'),
-      config: world.config,
-      metrics: createMetrics({ defaultMetrics: false }),
-      logger: world.logger,
-    });
+    const updater = await world.updater();
     await updater.start();
     await world.waitApplied(events, 30_000);
     await updater.stop();
@@ -347,16 +326,8 @@ describe('updater dead letters on Kafka', () => {
       { key: '999999', value: JSON.stringify({ ...good, event_id: crypto.randomUUID(), user_idx: 999_999 }) },
       { key: String(user), value: JSON.stringify(good) },
     ]);
-    const bus = await world.bus('updater');
     const metrics = createMetrics({ defaultMetrics: false });
-    const updater = createUpdater({
-      featureStore: world.featureStore,
-      vectorIndex: world.vectorIndex,
-      bus,
-      config: world.config,
-      metrics,
-      logger: world.logger,
-    });
+    const updater = await world.updater({ metrics });
     await updater.start();
     const deadline = Date.now() + 30_000;
     while (updater.stats.applied + updater.stats.deadLettered < 5 && Date.now() < deadline) await sleep(50);
@@ -405,14 +376,7 @@ describe('updater through a Redis outage', () => {
       logger: world.logger,
     });
     await store.start();
-    const updater = createUpdater({
-      featureStore: store,
-      vectorIndex: world.vectorIndex,
-      bus: await world.bus('updater'),
-      config: world.config,
-      metrics: createMetrics({ defaultMetrics: false }),
-      logger: world.logger,
-    });
+    const updater = await world.updater({ featureStore: store });
     try {
       await updater.start();
       const sent: UserEvent[] = [];
