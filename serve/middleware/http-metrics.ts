@@ -5,7 +5,7 @@
  * requests no route matched share the label `unmatched`, so label values stay a small fixed set.
  * Label children are cached, which keeps the per-request cost to a map lookup and two updates.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { Metrics } from '../../lib/observability/metrics.ts';
 
@@ -17,6 +17,15 @@ export const UNMATCHED_ROUTE = 'unmatched';
 interface Children {
   count: { inc(): void };
   duration: { observe(value: number): void };
+}
+
+/**
+ * The route label of a finished request: the pattern that answered (the last matched route is the
+ * handler's, since middleware is registered first), or `unmatched` when only middleware matched.
+ */
+export function routeLabel(c: Context): string {
+  const pattern = routePath(c, -1);
+  return pattern === '' || pattern === '*' || pattern.endsWith('/*') ? UNMATCHED_ROUTE : pattern;
 }
 
 export function httpMetrics(metrics: Metrics): MiddlewareHandler {
@@ -40,10 +49,7 @@ export function httpMetrics(metrics: Metrics): MiddlewareHandler {
     try {
       await next();
     } finally {
-      // The last matched route is the handler's (middleware is registered first); a wildcard
-      // there means only middleware matched.
-      const pattern = routePath(c, -1);
-      const route = pattern === '' || pattern === '*' || pattern.endsWith('/*') ? UNMATCHED_ROUTE : pattern;
+      const route = routeLabel(c);
       const method = KNOWN_METHODS.has(c.req.method) ? c.req.method : 'OTHER';
       const child = childrenFor(route, method, String(c.res.status));
       child.count.inc();

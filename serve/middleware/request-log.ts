@@ -11,9 +11,8 @@
  */
 import { trace } from '@opentelemetry/api';
 import type { MiddlewareHandler } from 'hono';
-import { routePath } from 'hono/route';
 import type { Logger } from '../../lib/observability/logger.ts';
-import { UNMATCHED_ROUTE } from './http-metrics.ts';
+import { routeLabel } from './http-metrics.ts';
 
 /** The message of every request line. */
 export const REQUEST_LOG_MESSAGE = 'request';
@@ -35,10 +34,9 @@ export function requestLog(logger: Logger): MiddlewareHandler {
     try {
       await next();
     } finally {
-      const pattern = routePath(c, -1);
       const line: RequestLogLine = {
         method: c.req.method,
-        route: pattern === '' || pattern === '*' || pattern.endsWith('/*') ? UNMATCHED_ROUTE : pattern,
+        route: routeLabel(c),
         status: c.res.status,
         ms: Math.round((performance.now() - started) * 100) / 100,
       };
