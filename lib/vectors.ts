@@ -16,12 +16,10 @@ function assertSameLength(a: VectorLike, b: VectorLike, what: string): void {
   }
 }
 
-/** Inner product. */
+/** Inner product (summed like `dotAt`, so it agrees with the embedded index's scores). */
 export function dot(a: VectorLike, b: VectorLike): number {
   assertSameLength(a, b, 'dot');
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
-  return sum;
+  return dotAt(a, 0, b, 0, a.length);
 }
 
 /**

@@ -9,6 +9,7 @@
 import type { FeatureStore } from '../../lib/stores/feature-store.ts';
 import type { ItemMetadata, ProfileCounters, Purchase } from '../../lib/stores/types.ts';
 import type { VectorIndex } from '../../lib/stores/vector-index.ts';
+import { dot } from '../../lib/vectors.ts';
 
 export const WORLD_VERSION = 'v20260101-000000';
 export const WORLD_DIMENSION = 4;
@@ -169,12 +170,6 @@ export async function loadWorld(featureStore: FeatureStore, vectorIndex: VectorI
 }
 
 // --- oracles ----------------------------------------------------------------------------------
-
-function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
-}
 
 /** Every item passing `eligible`, ranked by inner product with `vector` (ties by id). */
 export function rankByInnerProduct(
