@@ -32,6 +32,7 @@ export class ItemTable {
   readonly size: number;
   readonly dimension: number;
   readonly ids: Int32Array;
+  /** Row vectors, n × dimension; the SIMD kernel's memory when it holds them unpadded. */
   readonly vectors: Float32Array;
   readonly payloads: ItemMetadata[];
   /** Cells for pruned search (rows are stored cell by cell), or null for a plain scan. */
@@ -53,9 +54,12 @@ export class ItemTable {
     this.dimension = dimension;
     this.size = rows.ids.length;
     this.ids = rows.ids;
-    this.vectors = rows.vectors;
     this.payloads = rows.payloads;
     this.partitions = partitions;
+    this.kernel = partitions
+      ? createSimdKernel(rows.vectors, this.size, dimension, undefined, partitions.axes)
+      : null;
+    this.vectors = this.kernel?.vectors ?? rows.vectors;
     this.norms = new Float64Array(this.size);
     let maxNorm = 0;
     for (let row = 0; row < this.size; row++) {
@@ -65,7 +69,6 @@ export class ItemTable {
       if (s > maxNorm) maxNorm = s;
     }
     this.maxNorm = Math.sqrt(maxNorm);
-    this.kernel = partitions ? createSimdKernel(this.vectors, this.size, dimension) : null;
     for (let row = 0; row < this.size; row++) this.rowById.set(this.ids[row]!, row);
     for (const field of FILTER_FIELDS) {
       const byValue = new Map<string, Bitset>();

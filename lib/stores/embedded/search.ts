@@ -52,16 +52,19 @@ export function searchTopK(
   // Scratch arrays are shared by all searches (a search runs synchronously to its end):
   // allocating typed arrays per query cost more than the scan of a typical query.
   const { t, s, bound, queue } = scratchFor(cells);
+  const { kernel, norms } = table;
+  if (kernel !== null) kernel.setQuery(query);
+  // The kernel also scores exactly (float64, the same sums as dotAt, so bit for bit the same
+  // scores and bounds) when it holds the rows unpadded: rows and axes then stay in its memory.
+  const kernelExact = kernel !== null && kernel.vectors !== null && kernel.axisCount === cells;
   for (let c = 0; c < cells; c++) {
-    const dotA = dotAt(q, 0, axes, c * d, d);
+    const dotA = kernelExact ? kernel.dotAxis(c) : dotAt(q, 0, axes, c * d, d);
     const perp = Math.sqrt(Math.max(0, qq - dotA * dotA) + qq * 1e-12);
     t[c] = dotA;
     s[c] = perp;
     bound[c] = (dotA >= 0 ? dotA * alongMax[c]! : dotA * alongMin[c]!) + perp * acrossMax[c]! + slack;
   }
   const cellQueue = queue.reset(cells);
-  const { kernel, norms } = table;
-  if (kernel !== null) kernel.setQuery(query);
   const batch = kernel?.batch ?? 0;
   const candidates = kernel?.rows ?? new Int32Array(0);
   const firstPass = kernel?.scores ?? new Float32Array(0);
@@ -109,7 +112,7 @@ export function searchTopK(
         for (let i = 0; i < count; i++) {
           const r = candidates[i]!;
           if (firstPass[i]! + margin * norms[r]! + SUBNORMAL_SLACK < cutoff) continue;
-          const score = dotAt(q, 0, vectors, r * d, d);
+          const score = kernelExact ? kernel.dotRow(r) : dotAt(q, 0, vectors, r * d, d);
           rowsScored++;
           heap.push(score, r, ids[r]!);
           if (heap.full) cutoff = heap.threshold;

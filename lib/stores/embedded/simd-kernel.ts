@@ -12,6 +12,12 @@
  * satisfies |s32 − q·x| ≤ γ·Σ|q_j·x_j| ≤ γ·|q|·|x| with γ = m·u/(1 − m·u), m = d/4 + 6. The
  * search uses 4γ (and never less than 1e-6) as its margin.
  *
+ * The same module scores exactly too: `dot_row` (float32 row) and `dot_row64` (float64 cell axis)
+ * take the query in float64 and add the products in exactly the order of `dotAt` in
+ * lib/vectors.ts, so their results are bit for bit the JavaScript ones, at a fraction of the
+ * cost, and the rows are read from the memory the first pass just brought into the cache. The
+ * table then keeps no second copy of its vectors (see `vectors`).
+ *
  * The module is a few hundred bytes assembled below (no toolchain, no binary in the repository);
  * hosts without WebAssembly SIMD get `null` from `createSimdKernel` and the search falls back to
  * the scalar loop.
@@ -97,14 +103,71 @@ function assembleModule(): Uint8Array {
   const locals = [0x02, 0x04, I32, 0x04, V128];
   const body = [...locals, ...code, ...end];
 
+  // dot_row(q64, base, stride, row) -> f64: the float64 inner product of the float64 query at q64
+  // with row `row`, summed exactly like `dotAt` in lib/vectors.ts (four partial sums s0..s3 over
+  // the indexes j mod 4, then (s0 + s1) + (s2 + s3)): lanes (s0, s1) and (s2, s3) of two f64x2
+  // accumulators. Products of float32 values are exact in float64 and every addition happens in
+  // the same order, so the result is bit for bit the JavaScript one.
+  const F64 = 0x7c;
+  const v128Load64Zero = (offset: number) => [0xfd, 0x5d, 0x03, ...leb(offset)];
+  const f64x2PromoteLow = [0xfd, 0x5f];
+  const f64x2Add = [0xfd, ...leb(0xf0)];
+  const f64x2Mul = [0xfd, ...leb(0xf2)];
+  const f64x2Lane = (lane: number) => [0xfd, 0x21, lane];
+  const f64Add = [0xa0];
+  const [dq, dbase, dstride, drow] = [0, 1, 2, 3];
+  const [dp, dqp, dstop, lo, hi] = [4, 5, 6, 7, 8];
+  // biome-ignore format: one line per step of the algorithm
+  const dotCode = [
+    // p = base + row * stride; stop = p + stride; qp = q64; lo = hi = 0
+    ...get(dbase), ...get(drow), ...get(dstride), ...i32Mul, ...i32Add, ...tee(dp),
+    ...get(dstride), ...i32Add, ...set(dstop),
+    ...get(dq), ...set(dqp),
+    ...v128Zero, ...tee(lo), ...set(hi),
+    ...loop, // four floats per step: lo += q[j..j+1]·x[j..j+1], hi += q[j+2..j+3]·x[j+2..j+3]
+    ...get(lo), ...get(dqp), ...v128Load, ...get(dp), ...v128Load64Zero(0), ...f64x2PromoteLow, ...f64x2Mul, ...f64x2Add, ...set(lo),
+    ...get(hi), ...get(dqp), ...v128LoadAt(16), ...get(dp), ...v128Load64Zero(8), ...f64x2PromoteLow, ...f64x2Mul, ...f64x2Add, ...set(hi),
+    ...get(dqp), ...i32Const(32), ...i32Add, ...set(dqp),
+    ...get(dp), ...i32Const(16), ...i32Add, ...tee(dp),
+    ...get(dstop), ...i32LtU, ...brIf(0),
+    ...end,
+    // (s0 + s1) + (s2 + s3)
+    ...get(lo), ...f64x2Lane(0), ...get(lo), ...f64x2Lane(1), ...f64Add,
+    ...get(hi), ...f64x2Lane(0), ...get(hi), ...f64x2Lane(1), ...f64Add,
+    ...f64Add,
+  ];
+  const dotBody = [0x02, 0x03, I32, 0x02, V128, ...dotCode, ...end];
+  // dot_row64(q64, base, stride, row) -> f64: the same over rows of float64 (the cell axes).
+  // biome-ignore format: one line per step of the algorithm
+  const dot64Code = [
+    ...get(dbase), ...get(drow), ...get(dstride), ...i32Mul, ...i32Add, ...tee(dp),
+    ...get(dstride), ...i32Add, ...set(dstop),
+    ...get(dq), ...set(dqp),
+    ...v128Zero, ...tee(lo), ...set(hi),
+    ...loop,
+    ...get(lo), ...get(dqp), ...v128Load, ...get(dp), ...v128Load, ...f64x2Mul, ...f64x2Add, ...set(lo),
+    ...get(hi), ...get(dqp), ...v128LoadAt(16), ...get(dp), ...v128LoadAt(16), ...f64x2Mul, ...f64x2Add, ...set(hi),
+    ...get(dqp), ...i32Const(32), ...i32Add, ...set(dqp),
+    ...get(dp), ...i32Const(32), ...i32Add, ...tee(dp),
+    ...get(dstop), ...i32LtU, ...brIf(0),
+    ...end,
+    ...get(lo), ...f64x2Lane(0), ...get(lo), ...f64x2Lane(1), ...f64Add,
+    ...get(hi), ...f64x2Lane(0), ...get(hi), ...f64x2Lane(1), ...f64Add,
+    ...f64Add,
+  ];
+  const dot64Body = [0x02, 0x03, I32, 0x02, V128, ...dot64Code, ...end];
+
   // biome-ignore format: header, then one line per section
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
-    ...section(1, [0x01, 0x60, 0x06, I32, I32, I32, I32, I32, I32, 0x00]), // type: (i32 × 6) -> ()
-    ...section(3, [0x01, 0x00]), // one function of that type
+    ...section(1, [0x02, 0x60, 0x06, I32, I32, I32, I32, I32, I32, 0x00, // type 0: (i32 × 6) -> ()
+      0x60, 0x04, I32, I32, I32, I32, 0x01, F64]), // type 1: (i32 × 4) -> f64
+    ...section(3, [0x03, 0x00, 0x01, 0x01]), // score_rows: type 0; dot_row, dot_row64: type 1
     ...section(5, [0x01, 0x00, 0x01]), // one memory, one page to start
-    ...section(7, [0x02, ...str('memory'), 0x02, 0x00, ...str('score_rows'), 0x00, 0x00]), // exports
-    ...section(10, [0x01, ...leb(body.length), ...body]), // code
+    ...section(7, [0x04, ...str('memory'), 0x02, 0x00, ...str('score_rows'), 0x00, 0x00,
+      ...str('dot_row'), 0x00, 0x01, ...str('dot_row64'), 0x00, 0x02]), // exports
+    ...section(10, [0x03, ...leb(body.length), ...body, ...leb(dotBody.length), ...dotBody,
+      ...leb(dot64Body.length), ...dot64Body]), // code
   ]);
 }
 
@@ -148,7 +211,17 @@ export class SimdKernel {
   readonly rows: Int32Array;
   /** float32 scores of the last `score` call, in the order of `rows`. */
   readonly scores: Float32Array;
+  /**
+   * The rows as n × dimension float32, when the dimension is a multiple of sixteen (no padding):
+   * a view of the kernel's memory that the table can use in place of its own copy, so the exact
+   * rescoring reads rows the first pass just brought into the cache, and the vectors are held
+   * once. Null when rows are padded.
+   */
+  readonly vectors: Float32Array | null;
   private readonly query: Float32Array;
+  private readonly query64: Float64Array;
+  private readonly dot: (q64: number, base: number, stride: number, row: number) => number;
+  private readonly dot64: (q64: number, base: number, stride: number, row: number) => number;
   private readonly run: (
     q: number,
     base: number,
@@ -157,18 +230,39 @@ export class SimdKernel {
     count: number,
     out: number,
   ) => void;
-  private readonly offsets: { q: number; base: number; stride: number; rows: number; out: number };
+  private readonly offsets: {
+    q: number;
+    q64: number;
+    base: number;
+    stride: number;
+    axes: number;
+    rows: number;
+    out: number;
+  };
 
-  constructor(wasm: WasmModule, vectors: Float32Array, n: number, dimension: number, batch = 256) {
+  /** Number of float64 axes held for `dotAxis` (0 when none were given). */
+  readonly axisCount: number;
+
+  constructor(
+    wasm: WasmModule,
+    vectors: Float32Array,
+    n: number,
+    dimension: number,
+    batch = 256,
+    axes?: Float64Array,
+  ) {
     this.dimension = dimension;
     this.batch = batch;
     const padded = Math.ceil(dimension / 16) * 16;
     const stride = padded * 4;
     const q = 0;
-    const rows = q + stride;
+    const q64 = q + stride;
+    const rows = q64 + padded * 8;
     const out = rows + batch * 4;
     const base = Math.ceil((out + batch * 4) / 16) * 16;
-    const bytes = base + n * stride;
+    const axesBase = base + n * stride;
+    this.axisCount = axes ? axes.length / dimension : 0;
+    const bytes = axesBase + this.axisCount * padded * 8;
     const instance = new wasmApi!.Instance(wasm, {});
     // The module declares its own one-page memory; grow it to fit (views are taken after).
     const own = instance.exports['memory'] as WasmMemory;
@@ -179,18 +273,45 @@ export class SimdKernel {
     if (padded === dimension) table.set(vectors.subarray(0, n * dimension));
     else
       for (let r = 0; r < n; r++) table.set(vectors.subarray(r * dimension, (r + 1) * dimension), r * padded);
+    this.vectors = padded === dimension ? table : null;
+    if (axes) {
+      const axisTable = new Float64Array(heap, axesBase, this.axisCount * padded);
+      for (let c = 0; c < this.axisCount; c++)
+        axisTable.set(axes.subarray(c * dimension, (c + 1) * dimension), c * padded);
+    }
     this.query = new Float32Array(heap, q, padded);
+    this.query64 = new Float64Array(heap, q64, padded);
     this.rows = new Int32Array(heap, rows, batch);
     this.scores = new Float32Array(heap, out, batch);
     this.run = instance.exports['score_rows'] as SimdKernel['run'];
-    this.offsets = { q, base, stride, rows, out };
+    this.dot = instance.exports['dot_row'] as SimdKernel['dot'];
+    this.dot64 = instance.exports['dot_row64'] as SimdKernel['dot64'];
+    this.offsets = { q, q64, base, stride, axes: axesBase, rows, out };
     const steps = padded / 4 + 6;
     const u = 2 ** -24;
     this.margin = Math.max(1e-6, (4 * steps * u) / (1 - steps * u));
   }
 
+  /** Sets the query of `score` and `dotRow` (rows of its dimension; padding stays zero). */
   setQuery(query: Float32Array): void {
     this.query.set(query);
+    this.query64.set(query);
+  }
+
+  /**
+   * The exact float64 inner product of the query with `row`, equal bit for bit to
+   * `dotAt(widenQuery(query), 0, vectors, row * d, d)` when `vectors` is not null (rows unpadded,
+   * so the four partial sums see the same elements in the same order).
+   */
+  dotRow(row: number): number {
+    const o = this.offsets;
+    return this.dot(o.q64, o.base, o.stride, row);
+  }
+
+  /** The same for float64 axis `c` of those given at construction: bit for bit `dotAt`. */
+  dotAxis(c: number): number {
+    const o = this.offsets;
+    return this.dot64(o.q64, o.axes, o.stride * 2, c);
   }
 
   /** Scores `rows[0..count)` into `scores[0..count)`. */
@@ -201,16 +322,17 @@ export class SimdKernel {
 }
 
 /**
- * A kernel over `n` rows of `vectors` taking up to `batch` rows per call, or null when this host
- * has no WebAssembly SIMD.
+ * A kernel over `n` rows of `vectors` taking up to `batch` rows per call (and, when given, float64
+ * `axes` of the same dimension for `dotAxis`), or null when this host has no WebAssembly SIMD.
  */
 export function createSimdKernel(
   vectors: Float32Array,
   n: number,
   dimension: number,
   batch = 256,
+  axes?: Float64Array,
 ): SimdKernel | null {
   const wasm = module();
   if (!wasm || n === 0) return null;
-  return new SimdKernel(wasm, vectors, n, dimension, batch);
+  return new SimdKernel(wasm, vectors, n, dimension, batch, axes);
 }
