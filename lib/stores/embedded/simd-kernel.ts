@@ -103,7 +103,7 @@ function assembleModule(): Uint8Array {
   const locals = [0x02, 0x04, I32, 0x04, V128];
   const body = [...locals, ...code, ...end];
 
-  // dot_row(q64, base, stride, row) -> f64: the float64 inner product of the float64 query at q64
+  // dot_row(q64, base, stride, row) -> f64 and dot_row64 (same, float64 rows): the float64 inner product of the float64 query at q64
   // with row `row`, summed exactly like `dotAt` in lib/vectors.ts (four partial sums s0..s3 over
   // the indexes j mod 4, then (s0 + s1) + (s2 + s3)): lanes (s0, s1) and (s2, s3) of two f64x2
   // accumulators. Products of float32 values are exact in float64 and every addition happens in
@@ -117,45 +117,37 @@ function assembleModule(): Uint8Array {
   const f64Add = [0xa0];
   const [dq, dbase, dstride, drow] = [0, 1, 2, 3];
   const [dp, dqp, dstop, lo, hi] = [4, 5, 6, 7, 8];
+  // Rows of float32 (`dot_row`): two floats per half, widened to float64; rows of float64
+  // (`dot_row64`, the cell axes): two doubles per half, as they are.
+  const halves32 = {
+    lo: [...v128Load64Zero(0), ...f64x2PromoteLow],
+    hi: [...v128Load64Zero(8), ...f64x2PromoteLow],
+    step: 16,
+  };
+  const halves64 = { lo: v128Load, hi: v128LoadAt(16), step: 32 };
   // biome-ignore format: one line per step of the algorithm
-  const dotCode = [
+  const dotBody = (row: { lo: number[]; hi: number[]; step: number }) => [
+    0x02, 0x03, I32, 0x02, V128, // locals: p, qp, stop; lo, hi
     // p = base + row * stride; stop = p + stride; qp = q64; lo = hi = 0
     ...get(dbase), ...get(drow), ...get(dstride), ...i32Mul, ...i32Add, ...tee(dp),
     ...get(dstride), ...i32Add, ...set(dstop),
     ...get(dq), ...set(dqp),
     ...v128Zero, ...tee(lo), ...set(hi),
-    ...loop, // four floats per step: lo += q[j..j+1]·x[j..j+1], hi += q[j+2..j+3]·x[j+2..j+3]
-    ...get(lo), ...get(dqp), ...v128Load, ...get(dp), ...v128Load64Zero(0), ...f64x2PromoteLow, ...f64x2Mul, ...f64x2Add, ...set(lo),
-    ...get(hi), ...get(dqp), ...v128LoadAt(16), ...get(dp), ...v128Load64Zero(8), ...f64x2PromoteLow, ...f64x2Mul, ...f64x2Add, ...set(hi),
+    ...loop, // four elements per step: lo += q[j..j+1]·x[j..j+1], hi += q[j+2..j+3]·x[j+2..j+3]
+    ...get(lo), ...get(dqp), ...v128Load, ...get(dp), ...row.lo, ...f64x2Mul, ...f64x2Add, ...set(lo),
+    ...get(hi), ...get(dqp), ...v128LoadAt(16), ...get(dp), ...row.hi, ...f64x2Mul, ...f64x2Add, ...set(hi),
     ...get(dqp), ...i32Const(32), ...i32Add, ...set(dqp),
-    ...get(dp), ...i32Const(16), ...i32Add, ...tee(dp),
+    ...get(dp), ...i32Const(row.step), ...i32Add, ...tee(dp),
     ...get(dstop), ...i32LtU, ...brIf(0),
     ...end,
     // (s0 + s1) + (s2 + s3)
     ...get(lo), ...f64x2Lane(0), ...get(lo), ...f64x2Lane(1), ...f64Add,
     ...get(hi), ...f64x2Lane(0), ...get(hi), ...f64x2Lane(1), ...f64Add,
     ...f64Add,
-  ];
-  const dotBody = [0x02, 0x03, I32, 0x02, V128, ...dotCode, ...end];
-  // dot_row64(q64, base, stride, row) -> f64: the same over rows of float64 (the cell axes).
-  // biome-ignore format: one line per step of the algorithm
-  const dot64Code = [
-    ...get(dbase), ...get(drow), ...get(dstride), ...i32Mul, ...i32Add, ...tee(dp),
-    ...get(dstride), ...i32Add, ...set(dstop),
-    ...get(dq), ...set(dqp),
-    ...v128Zero, ...tee(lo), ...set(hi),
-    ...loop,
-    ...get(lo), ...get(dqp), ...v128Load, ...get(dp), ...v128Load, ...f64x2Mul, ...f64x2Add, ...set(lo),
-    ...get(hi), ...get(dqp), ...v128LoadAt(16), ...get(dp), ...v128LoadAt(16), ...f64x2Mul, ...f64x2Add, ...set(hi),
-    ...get(dqp), ...i32Const(32), ...i32Add, ...set(dqp),
-    ...get(dp), ...i32Const(32), ...i32Add, ...tee(dp),
-    ...get(dstop), ...i32LtU, ...brIf(0),
     ...end,
-    ...get(lo), ...f64x2Lane(0), ...get(lo), ...f64x2Lane(1), ...f64Add,
-    ...get(hi), ...f64x2Lane(0), ...get(hi), ...f64x2Lane(1), ...f64Add,
-    ...f64Add,
   ];
-  const dot64Body = [0x02, 0x03, I32, 0x02, V128, ...dot64Code, ...end];
+  const dot32Body = dotBody(halves32);
+  const dot64Body = dotBody(halves64);
 
   // biome-ignore format: header, then one line per section
   return Uint8Array.from([
@@ -166,7 +158,7 @@ function assembleModule(): Uint8Array {
     ...section(5, [0x01, 0x00, 0x01]), // one memory, one page to start
     ...section(7, [0x04, ...str('memory'), 0x02, 0x00, ...str('score_rows'), 0x00, 0x00,
       ...str('dot_row'), 0x00, 0x01, ...str('dot_row64'), 0x00, 0x02]), // exports
-    ...section(10, [0x03, ...leb(body.length), ...body, ...leb(dotBody.length), ...dotBody,
+    ...section(10, [0x03, ...leb(body.length), ...body, ...leb(dot32Body.length), ...dot32Body,
       ...leb(dot64Body.length), ...dot64Body]), // code
   ]);
 }
