@@ -103,8 +103,8 @@ function assembleModule(): Uint8Array {
   const locals = [0x02, 0x04, I32, 0x04, V128];
   const body = [...locals, ...code, ...end];
 
-  // dot_row(q64, base, stride, row) -> f64 and dot_row64 (same, float64 rows): the float64 inner product of the float64 query at q64
-  // with row `row`, summed exactly like `dotAt` in lib/vectors.ts (four partial sums s0..s3 over
+  // dot_row(q64, base, stride, row) -> f64 (float32 rows) and dot_row64 (float64 rows): the
+  // float64 inner product of the float64 query at q64 with row `row`, summed exactly like `dotAt` in lib/vectors.ts (four partial sums s0..s3 over
   // the indexes j mod 4, then (s0 + s1) + (s2 + s3)): lanes (s0, s1) and (s2, s3) of two f64x2
   // accumulators. Products of float32 values are exact in float64 and every addition happens in
   // the same order, so the result is bit for bit the JavaScript one.
