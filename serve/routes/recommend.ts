@@ -4,6 +4,7 @@
  */
 import { createRoute, type z } from '@hono/zod-openapi';
 import type { App, ServeContext } from '../context.ts';
+import { jsonResponse } from '../json.ts';
 import { customerIdParams, recommendQuery, recommendResponse, userIdxParams } from '../schemas.ts';
 import type { RecommendRequest } from '../services/recommendations.ts';
 import { validationHook } from '../validation.ts';
@@ -64,7 +65,7 @@ export function registerRecommendRoutes(app: App, ctx: ServeContext): void {
     async (c) => {
       const { user_idx } = c.req.valid('param');
       const result = await ctx.recommender.recommend(toRequest(ctx, user_idx, c.req.valid('query')));
-      return c.json(result, 200);
+      return jsonResponse(c, result, 200);
     },
     hook as never,
   );
@@ -74,7 +75,7 @@ export function registerRecommendRoutes(app: App, ctx: ServeContext): void {
       const { customer_id } = c.req.valid('param');
       const userIdx = await ctx.featureStore.userIdxOf(customer_id);
       const result = await ctx.recommender.recommend(toRequest(ctx, userIdx, c.req.valid('query')));
-      return c.json(result, 200);
+      return jsonResponse(c, result, 200);
     },
     hook as never,
   );

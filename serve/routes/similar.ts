@@ -3,6 +3,7 @@
  */
 import { createRoute } from '@hono/zod-openapi';
 import type { App, ServeContext } from '../context.ts';
+import { jsonResponse } from '../json.ts';
 import { HttpProblem, notFound } from '../problem.ts';
 import { articleIdParams, itemIdxParams, similarQuery, similarResponse } from '../schemas.ts';
 import { similarItems } from '../services/similar.ts';
@@ -61,7 +62,8 @@ export function registerSimilarRoutes(app: App, ctx: ServeContext): void {
   };
   app.openapi(
     byIndex,
-    async (c) => c.json(await answer(c.req.valid('param').item_idx, null, c.req.valid('query')), 200),
+    async (c) =>
+      jsonResponse(c, await answer(c.req.valid('param').item_idx, null, c.req.valid('query')), 200),
     hook as never,
   );
   app.openapi(
@@ -69,7 +71,7 @@ export function registerSimilarRoutes(app: App, ctx: ServeContext): void {
     async (c) => {
       const { article_id } = c.req.valid('param');
       const itemIdx = await ctx.featureStore.itemIdxOf(article_id);
-      return c.json(await answer(itemIdx, article_id, c.req.valid('query')), 200);
+      return jsonResponse(c, await answer(itemIdx, article_id, c.req.valid('query')), 200);
     },
     hook as never,
   );
