@@ -25,7 +25,12 @@ describe('toJson', () => {
         model_version: 'v20200922-000000',
         items: [
           { item_idx: 3, score: 0.123456789, metadata },
-          { item_idx: 3, score: 1, metadata, explanation: [{ item_idx: 9, similarity: 0.5, contribution_pct: 100 }] },
+          {
+            item_idx: 3,
+            score: 1,
+            metadata,
+            explanation: [{ item_idx: 9, similarity: 0.5, contribution_pct: 100 }],
+          },
         ],
         fallback_reason: undefined,
       },

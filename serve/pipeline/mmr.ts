@@ -7,7 +7,7 @@
  * and redundancy is the highest cosine similarity to any item picked so far. `lambda = 1` is the
  * plain ranking; `lambda = 0` spreads the list as far as the candidates allow.
  */
-import { dotAt } from '../../lib/vectors.ts';
+import { VectorBlock } from '../../lib/simd-kernel.ts';
 
 export interface MmrCandidate {
   /** User–item relevance (inner product); larger is better. */
@@ -30,7 +30,6 @@ export function mmrSelect(candidates: readonly MmrCandidate[], k: number, lambda
   // Relevance rescaled to [0, 1]. A similarity is the dot product of the two vectors times their
   // inverse norms, each norm computed the first time it is needed. Scratch arrays are reused
   // across calls: this runs synchronously, once per request.
-  const dim = candidates[0]!.vector.length;
   const { relevance, redundancy, bound, compared, inverseNorm, picks } = scratch(n);
   const vectors: Array<ArrayLike<number>> = new Array(n);
   const top = candidates[byScore[0]!]!.score;
@@ -50,6 +49,8 @@ export function mmrSelect(candidates: readonly MmrCandidate[], k: number, lambda
     compared[r] = 0;
     inverseNorm[r] = -1;
   }
+  // The vectors as float32 rows in rank order, compared in WebAssembly where the host has it.
+  const block = VectorBlock.load(vectors);
   picks[0] = 0;
   compared[0] = -1;
   let picked = 1;
@@ -69,12 +70,11 @@ export function mmrSelect(candidates: readonly MmrCandidate[], k: number, lambda
         picks[picked++] = best;
         break;
       }
-      const v = vectors[best]!;
-      const vInverse = norm(inverseNorm, vectors, best, dim);
+      const vInverse = norm(inverseNorm, block, best);
       let most = redundancy[best]!;
       for (let p = compared[best]!; p < picked; p++) {
         const pick = picks[p]!;
-        const sim = dotAt(v, 0, vectors[pick]!, 0, dim) * vInverse * norm(inverseNorm, vectors, pick, dim);
+        const sim = block.dot(best, pick) * vInverse * norm(inverseNorm, block, pick);
         if (sim > most) most = sim;
       }
       redundancy[best] = most;
@@ -88,11 +88,10 @@ export function mmrSelect(candidates: readonly MmrCandidate[], k: number, lambda
 }
 
 /** The inverse norm of candidate `r` (0 for a zero vector), computed once per call. */
-function norm(inverseNorm: Float64Array, vectors: Array<ArrayLike<number>>, r: number, dim: number): number {
+function norm(inverseNorm: Float64Array, block: VectorBlock, r: number): number {
   let inverse = inverseNorm[r]!;
   if (inverse < 0) {
-    const v = vectors[r]!;
-    const sum = dotAt(v, 0, v, 0, dim);
+    const sum = block.dot(r, r);
     inverse = sum > 0 ? 1 / Math.sqrt(sum) : 0;
     inverseNorm[r] = inverse;
   }

@@ -5,6 +5,7 @@
  * one bit per candidate and `k` results come back whenever `k` eligible items exist.
  */
 
+import { createSimdKernel, type SimdKernel } from '../../simd-kernel.ts';
 import type { FilterField, ItemMetadata } from '../types.ts';
 import type { SearchFilter } from '../vector-index.ts';
 import {
@@ -18,7 +19,6 @@ import {
   setBit,
 } from './bitset.ts';
 import type { Partitioning } from './partitions.ts';
-import { createSimdKernel, type SimdKernel } from './simd-kernel.ts';
 
 export const FILTER_FIELDS: readonly FilterField[] = ['product_group_name', 'product_type_name'];
 

@@ -24,8 +24,9 @@
  * actual members), so it scores all axes at once in float32 with the SIMD kernel, or, on hosts
  * without WebAssembly SIMD, searches only the axes of the best few axis groups.
  */
+
+import { createSimdKernel, type SimdKernel } from '../../simd-kernel.ts';
 import { seededRandom } from '../random.ts';
-import { createSimdKernel, type SimdKernel } from './simd-kernel.ts';
 
 export interface Partitioning {
   /** Cell count (cells are non-empty). */

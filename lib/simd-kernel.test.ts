@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { dotAt } from '../../vectors.ts';
-import { gaussianVector, seededRandom } from '../random.ts';
-import { createSimdKernel } from './simd-kernel.ts';
+import { createSimdKernel, VectorBlock } from './simd-kernel.ts';
+import { gaussianVector, seededRandom } from './stores/random.ts';
+import { dotAt } from './vectors.ts';
 
 describe('SIMD scoring kernel', () => {
   for (const d of [64, 13, 4, 1]) {
@@ -85,5 +85,37 @@ describe('SIMD scoring kernel', () => {
     kernel.scores[0] = 42;
     kernel.score(0);
     expect(kernel.scores[0]).toBe(42);
+  });
+});
+
+describe('VectorBlock', () => {
+  for (const d of [64, 8, 6]) {
+    it(`dot equals dotAt over the float32 rows bit for bit (d = ${d})`, () => {
+      const random = seededRandom(d);
+      for (const n of [3, 40, 150, 10]) {
+        const vectors = Array.from({ length: n }, (_, r) => gaussianVector(random, d, r % 4 === 0 ? 1e3 : 1));
+        const block = VectorBlock.load(vectors);
+        expect(block.count).toBe(n);
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j += 7) {
+            expect(Object.is(block.dot(i, j), dotAt(vectors[i]!, 0, vectors[j]!, 0, d))).toBe(true);
+          }
+        }
+      }
+    });
+  }
+
+  it('stores plain number arrays as float32 and rejects rows of another length', () => {
+    const block = VectorBlock.load([
+      [0.1, 0.2, 0.3, 0.4],
+      [1, 1, 1, 1],
+    ]);
+    expect(block.dot(0, 1)).toBe(Math.fround(0.1) + Math.fround(0.2) + (Math.fround(0.3) + Math.fround(0.4)));
+    expect(() =>
+      VectorBlock.load([
+        [1, 2, 3, 4],
+        [1, 2, 3],
+      ]),
+    ).toThrow(/vector 1 has 3 values, expected 4/);
   });
 });

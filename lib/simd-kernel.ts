@@ -23,6 +23,8 @@
  * the scalar loop.
  */
 
+import { dotAt } from './vectors.ts';
+
 /** Bytes of the module, built from readable opcodes. */
 function assembleModule(): Uint8Array {
   const leb = (value: number): number[] => {
@@ -117,26 +119,27 @@ function assembleModule(): Uint8Array {
   const f64Add = [0xa0];
   const [dq, dbase, dstride, drow] = [0, 1, 2, 3];
   const [dp, dqp, dstop, lo, hi] = [4, 5, 6, 7, 8];
-  // Rows of float32 (`dot_row`): two floats per half, widened to float64; rows of float64
-  // (`dot_row64`, the cell axes): two doubles per half, as they are.
-  const halves32 = {
+  // Operands of float32 (`dot_row`, both of `dot_pair`): two floats per half, widened to
+  // float64; of float64 (the query, and the rows of `dot_row64`, the cell axes): two doubles.
+  type Halves = { lo: number[]; hi: number[]; step: number };
+  const f32: Halves = {
     lo: [...v128Load64Zero(0), ...f64x2PromoteLow],
     hi: [...v128Load64Zero(8), ...f64x2PromoteLow],
     step: 16,
   };
-  const halves64 = { lo: v128Load, hi: v128LoadAt(16), step: 32 };
+  const f64: Halves = { lo: v128Load, hi: v128LoadAt(16), step: 32 };
   // biome-ignore format: one line per step of the algorithm
-  const dotBody = (row: { lo: number[]; hi: number[]; step: number }) => [
+  const dotBody = (a: Halves, row: Halves) => [
     0x02, 0x03, I32, 0x02, V128, // locals: p, qp, stop; lo, hi
-    // p = base + row * stride; stop = p + stride; qp = q64; lo = hi = 0
+    // p = base + row * stride; stop = p + stride; qp = a (the other operand); lo = hi = 0
     ...get(dbase), ...get(drow), ...get(dstride), ...i32Mul, ...i32Add, ...tee(dp),
     ...get(dstride), ...i32Add, ...set(dstop),
     ...get(dq), ...set(dqp),
     ...v128Zero, ...tee(lo), ...set(hi),
-    ...loop, // four elements per step: lo += q[j..j+1]·x[j..j+1], hi += q[j+2..j+3]·x[j+2..j+3]
-    ...get(lo), ...get(dqp), ...v128Load, ...get(dp), ...row.lo, ...f64x2Mul, ...f64x2Add, ...set(lo),
-    ...get(hi), ...get(dqp), ...v128LoadAt(16), ...get(dp), ...row.hi, ...f64x2Mul, ...f64x2Add, ...set(hi),
-    ...get(dqp), ...i32Const(32), ...i32Add, ...set(dqp),
+    ...loop, // four elements per step: lo += a[j..j+1]·x[j..j+1], hi += a[j+2..j+3]·x[j+2..j+3]
+    ...get(lo), ...get(dqp), ...a.lo, ...get(dp), ...row.lo, ...f64x2Mul, ...f64x2Add, ...set(lo),
+    ...get(hi), ...get(dqp), ...a.hi, ...get(dp), ...row.hi, ...f64x2Mul, ...f64x2Add, ...set(hi),
+    ...get(dqp), ...i32Const(a.step), ...i32Add, ...set(dqp),
     ...get(dp), ...i32Const(row.step), ...i32Add, ...tee(dp),
     ...get(dstop), ...i32LtU, ...brIf(0),
     ...end,
@@ -146,20 +149,21 @@ function assembleModule(): Uint8Array {
     ...f64Add,
     ...end,
   ];
-  const dot32Body = dotBody(halves32);
-  const dot64Body = dotBody(halves64);
+  const dot32Body = dotBody(f64, f32);
+  const dot64Body = dotBody(f64, f64);
+  const pairBody = dotBody(f32, f32);
 
   // biome-ignore format: header, then one line per section
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
     ...section(1, [0x02, 0x60, 0x06, I32, I32, I32, I32, I32, I32, 0x00, // type 0: (i32 × 6) -> ()
       0x60, 0x04, I32, I32, I32, I32, 0x01, F64]), // type 1: (i32 × 4) -> f64
-    ...section(3, [0x03, 0x00, 0x01, 0x01]), // score_rows: type 0; dot_row, dot_row64: type 1
+    ...section(3, [0x04, 0x00, 0x01, 0x01, 0x01]), // score_rows: type 0; dot_row, dot_row64, dot_pair: type 1
     ...section(5, [0x01, 0x00, 0x01]), // one memory, one page to start
-    ...section(7, [0x04, ...str('memory'), 0x02, 0x00, ...str('score_rows'), 0x00, 0x00,
-      ...str('dot_row'), 0x00, 0x01, ...str('dot_row64'), 0x00, 0x02]), // exports
-    ...section(10, [0x03, ...leb(body.length), ...body, ...leb(dot32Body.length), ...dot32Body,
-      ...leb(dot64Body.length), ...dot64Body]), // code
+    ...section(7, [0x05, ...str('memory'), 0x02, 0x00, ...str('score_rows'), 0x00, 0x00,
+      ...str('dot_row'), 0x00, 0x01, ...str('dot_row64'), 0x00, 0x02, ...str('dot_pair'), 0x00, 0x03]), // exports
+    ...section(10, [0x04, ...leb(body.length), ...body, ...leb(dot32Body.length), ...dot32Body,
+      ...leb(dot64Body.length), ...dot64Body, ...leb(pairBody.length), ...pairBody]), // code
   ]);
 }
 
@@ -327,4 +331,66 @@ export function createSimdKernel(
   const wasm = module();
   if (!wasm || n === 0) return null;
   return new SimdKernel(wasm, vectors, n, dimension, batch, axes);
+}
+
+/**
+ * A small block of float32 vectors to compare with each other: MMR similarities, list diversity.
+ * `dot(i, j)` is bit for bit `dotAt` over the two stored (float32) rows. With WebAssembly SIMD
+ * and a dimension that is a multiple of four, the rows live in the module's memory and each inner
+ * product is one call; otherwise `dotAt` runs over a JavaScript copy. `VectorBlock.load` refills
+ * one shared block per dimension: it is scratch space, used synchronously (never across an await).
+ */
+export class VectorBlock {
+  private static readonly shared = new Map<number, VectorBlock>();
+  readonly dimension: number;
+  private rowCount = 0;
+  private readonly rows: Float32Array;
+  private readonly pair: ((a: number, base: number, stride: number, row: number) => number) | null;
+
+  private constructor(capacity: number, dimension: number) {
+    this.dimension = dimension;
+    const wasm = dimension % 4 === 0 ? module() : null;
+    if (wasm === null) {
+      this.rows = new Float32Array(capacity * dimension);
+      this.pair = null;
+      return;
+    }
+    const instance = new wasmApi!.Instance(wasm, {});
+    const memory = instance.exports['memory'] as WasmMemory;
+    const needed = Math.ceil((capacity * dimension * 4) / PAGE) - memory.buffer.byteLength / PAGE;
+    if (needed > 0) memory.grow(needed);
+    this.rows = new Float32Array(memory.buffer, 0, capacity * dimension);
+    this.pair = instance.exports['dot_pair'] as VectorBlock['pair'];
+  }
+
+  /** The shared block of this dimension, holding `vectors` as rows 0..n-1 (float32). */
+  static load(vectors: ReadonlyArray<ArrayLike<number>>): VectorBlock {
+    const n = vectors.length;
+    const dimension = n > 0 ? vectors[0]!.length : 0;
+    let block = VectorBlock.shared.get(dimension);
+    if (block === undefined || block.rows.length < n * dimension) {
+      block = new VectorBlock(Math.max(64, 2 * n), dimension);
+      VectorBlock.shared.set(dimension, block);
+    }
+    for (let r = 0; r < n; r++) {
+      const v = vectors[r]!;
+      if (v.length !== dimension)
+        throw new RangeError(`VectorBlock: vector ${r} has ${v.length} values, expected ${dimension}`);
+      block.rows.set(v, r * dimension);
+    }
+    block.rowCount = n;
+    return block;
+  }
+
+  /** Rows loaded by the last `load`. */
+  get count(): number {
+    return this.rowCount;
+  }
+
+  /** Inner product of rows i and j, summed like `dotAt`. */
+  dot(i: number, j: number): number {
+    const d = this.dimension;
+    if (this.pair !== null) return this.pair(i * d * 4, 0, d * 4, j);
+    return dotAt(this.rows, i * d, this.rows, j * d, d);
+  }
 }
