@@ -13,7 +13,11 @@ import type { Context, TypedResponse } from 'hono';
 
 const frozenText = new WeakMap<object, string>();
 
+/** `"key":` for every key met so far (response keys are a small fixed set). */
+const keyText = new Map<string, string>();
+
 export function toJson(value: unknown): string {
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
   if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) {
     let out = '[';
@@ -38,8 +42,13 @@ export function toJson(value: unknown): string {
   for (const key of Object.keys(value)) {
     const member: unknown = (value as Record<string, unknown>)[key];
     if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
+    let prefix = keyText.get(key);
+    if (prefix === undefined) {
+      prefix = `${JSON.stringify(key)}:`;
+      if (keyText.size < 1024) keyText.set(key, prefix);
+    }
     if (out.length > 1) out += ',';
-    out += `${JSON.stringify(key)}:${toJson(member)}`;
+    out += prefix + toJson(member);
   }
   return `${out}}`;
 }

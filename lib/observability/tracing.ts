@@ -56,6 +56,17 @@ export interface Tracing {
 
 const TRACER_NAME = 'recsys';
 
+/** Whether a tracer provider installed by `initTracing` is exporting (until its shutdown). */
+let exporting = false;
+
+/**
+ * True while tracing is on. With it off every span is a no-op, so hot paths (the per-request
+ * server span) can skip creating one and the closures it needs.
+ */
+export function tracingEnabled(): boolean {
+  return exporting;
+}
+
 export function initTracing(options: TracingOptions): Tracing {
   if (!options.enabled) {
     return {
@@ -79,6 +90,7 @@ export function initTracing(options: TracingOptions): Tracing {
     spanProcessors: [processor],
   });
   provider.register({ propagator: new W3CTraceContextPropagator() });
+  exporting = true;
   let shutdownPromise: Promise<void> | undefined;
   return {
     enabled: true,
@@ -86,6 +98,7 @@ export function initTracing(options: TracingOptions): Tracing {
     forceFlush: () => provider.forceFlush(),
     shutdown: () => {
       shutdownPromise ??= provider.shutdown().finally(() => {
+        exporting = false;
         trace.disable();
         propagation.disable();
         context.disable();

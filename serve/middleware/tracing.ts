@@ -1,14 +1,16 @@
 /**
  * Request tracing: one SERVER span per request, named by method and route pattern, so the spans
  * of store calls and the event publish (whose context travels to the updater in Kafka headers)
- * hang under it. With tracing off (the default) the span is the OpenTelemetry no-op.
+ * hang under it. With tracing off (the default) requests pass straight through: no span, not even
+ * the OpenTelemetry no-op one.
  */
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
-import { SpanKind, SpanStatusCode, withSpan } from '../../lib/observability/tracing.ts';
+import { SpanKind, SpanStatusCode, tracingEnabled, withSpan } from '../../lib/observability/tracing.ts';
 
 export function traceRequests(): MiddlewareHandler {
   return async function traceRequest(c, next) {
+    if (!tracingEnabled()) return next();
     await withSpan(
       `HTTP ${c.req.method}`,
       async (span) => {

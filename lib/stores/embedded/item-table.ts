@@ -15,6 +15,7 @@ import {
   clearBit,
   createBitset,
   fillBitset,
+  hasBit,
   orInto,
   setBit,
 } from './bitset.ts';
@@ -102,14 +103,31 @@ export class ItemTable {
    * The rows a filter admits, or null when it admits every row (no work for plain queries).
    * Empty value lists impose no constraint. The bitset is scratch space of this table, valid
    * until the next call: use it before anything else can search (searches are synchronous).
+   *
+   * The common filter is a few excluded ids alone (the user's purchases): it gets a standing
+   * all-rows bitset with those bits cleared, and the next call sets them again, so the cost is
+   * the ids, not a pass over the whole table.
    */
   eligibleRows(filter: SearchFilter | undefined): Bitset | null {
+    this.restoreAllRows();
     if (!filter) return null;
-    let bits: Bitset | null = null;
-    const ensure = (): Bitset => {
-      if (!bits) bits = fillBitset(this.scratch(0), this.size);
+    const hasValues = FILTER_FIELDS.some(
+      (field) => (filter.include?.[field]?.length ?? 0) > 0 || (filter.exclude?.[field]?.length ?? 0) > 0,
+    );
+    const excludeIds = filter.excludeIds ?? [];
+    if (!hasValues) {
+      if (excludeIds.length === 0) return null;
+      const bits = this.allRows();
+      for (const id of excludeIds) {
+        const row = this.rowById.get(id);
+        if (row !== undefined && hasBit(bits, row)) {
+          clearBit(bits, row);
+          this.clearedRows.push(row);
+        }
+      }
       return bits;
-    };
+    }
+    const bits = fillBitset(this.scratch(0), this.size);
     for (const field of FILTER_FIELDS) {
       const values = filter.include?.[field];
       if (!values || values.length === 0) continue;
@@ -119,7 +137,7 @@ export class ItemTable {
         const valueBits = byValue.get(value);
         if (valueBits) orInto(union, valueBits);
       }
-      andInto(ensure(), union);
+      andInto(bits, union);
     }
     for (const field of FILTER_FIELDS) {
       const values = filter.exclude?.[field];
@@ -127,16 +145,29 @@ export class ItemTable {
       const byValue = this.valueBits.get(field)!;
       for (const value of values) {
         const valueBits = byValue.get(value);
-        if (valueBits) andNotInto(ensure(), valueBits);
+        if (valueBits) andNotInto(bits, valueBits);
       }
     }
-    if (filter.excludeIds && filter.excludeIds.length > 0) {
-      for (const id of filter.excludeIds) {
-        const row = this.rowById.get(id);
-        if (row !== undefined) clearBit(ensure(), row);
-      }
+    for (const id of excludeIds) {
+      const row = this.rowById.get(id);
+      if (row !== undefined) clearBit(bits, row);
     }
     return bits;
+  }
+
+  /** Every row set, except those the last exclusion-only filter cleared (see `restoreAllRows`). */
+  private allRowsBits: Bitset | null = null;
+  private readonly clearedRows: number[] = [];
+
+  private allRows(): Bitset {
+    this.allRowsBits ??= fillBitset(createBitset(this.size), this.size);
+    return this.allRowsBits;
+  }
+
+  private restoreAllRows(): void {
+    if (this.clearedRows.length === 0) return;
+    for (const row of this.clearedRows) setBit(this.allRowsBits!, row);
+    this.clearedRows.length = 0;
   }
 
   /** Reused bitsets: a fresh one per query cost an allocation outside the JS heap each time. */

@@ -105,6 +105,34 @@ describe('partitioned search', () => {
     expect(scored / 20).toBeLessThan(20_000 / 10);
   });
 
+  it('sets the rows an exclusion-only filter cleared again before the next search', () => {
+    const random = seededRandom(21);
+    const d = 16;
+    const rows = dataset('clustered', 4000, d, random);
+    const p = buildPartitionsSync(rows.vectors, 4000, d, { seed: 2 });
+    const table = new ItemTable(d, permuteRows(rows, p.order, d), p);
+    const plain = new ItemTable(d, rows);
+    const top = (query: Float32Array, filter?: SearchFilter) =>
+      searchTopK(table, query, 10, table.eligibleRows(filter)).map((h) => table.ids[h.row]!);
+    const reference = (query: Float32Array, filter?: SearchFilter) =>
+      scanTopK(plain, query, 10, plain.eligibleRows(filter)).map((h) => plain.ids[h.row]!);
+    for (let q = 0; q < 5; q++) {
+      const query = gaussianVector(random, d, 1);
+      const best = top(query);
+      const first = { excludeIds: best.slice(0, 3) };
+      const second = { excludeIds: best.slice(3, 6) };
+      expect(top(query, first)).toEqual(reference(query, first));
+      expect(top(query, first)).not.toContain(best[0]);
+      // The ids the first filter cleared are eligible again; the second filter's are not.
+      expect(top(query, second)).toEqual(reference(query, second));
+      expect(top(query, second)).toContain(best[0]);
+      expect(top(query, { include: { product_group_name: ['Shoes'] } })).toEqual(
+        reference(query, { include: { product_group_name: ['Shoes'] } }),
+      );
+      expect(top(query)).toEqual(best);
+    }
+  });
+
   it('builds the same partitions synchronously and in slices', async () => {
     const random = seededRandom(5);
     const rows = dataset('clustered', 3000, 8, random);
