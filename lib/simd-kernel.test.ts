@@ -66,7 +66,9 @@ describe('SIMD scoring kernel', () => {
     const cells = 37;
     const axes = new Float64Array(cells * d);
     for (let i = 0; i < axes.length; i++) axes[i] = random.gaussian() / 8;
-    const kernel = createSimdKernel(new Float32Array(10 * d), 10, d, 256, axes)!;
+    const zeros = new Float64Array(10);
+    const partitions = { axes, along: zeros, across: zeros, acrossSuffixMax: zeros };
+    const kernel = createSimdKernel(new Float32Array(10 * d), 10, d, { partitions })!;
     expect(kernel.axisCount).toBe(cells);
     const query = gaussianVector(random, d, 2);
     kernel.setQuery(query);

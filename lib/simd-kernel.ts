@@ -153,17 +153,76 @@ function assembleModule(): Uint8Array {
   const dot64Body = dotBody(f64, f64);
   const pairBody = dotBody(f32, f32);
 
+  // gather_rows(along, across, suffix, eligible, start, end, tc, sc, threshold, out, max, state)
+  //   -> count: the in-cell row filter of the search (see search.ts), rows start..end of one
+  // cell: skip rows whose eligible bit is clear (when `eligible` is not 0), stop at the first
+  // eligible row whose monotone bound a + sc·suffix falls below `threshold` (when tc ≥ 0), skip
+  // rows whose own bound a + sc·across does, where a = tc·along; list the others in `out`, at most
+  // `max`. Writes the row it stopped at to state[0] and 1 to state[1] when the bound ended the cell.
+  const F64Load = (offset = 0) => [0x2b, 0x03, ...leb(offset)];
+  const f64Mul = [0xa2];
+  const f64Lt = [0x63];
+  const f64Ge = [0x66];
+  const f64Const0 = [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
+  const i32GeU = [0x4f];
+  const i32And = [0x71];
+  const i32ShrU = [0x76];
+  const ifVoid = [0x04, 0x40];
+  const br = (depth: number) => [0x0c, depth];
+  const i32StoreAt = (offset: number) => [0x36, 0x02, offset];
+  const [gAlong, gAcross, gSuffix, gElig, gStart, gEnd, gTc, gSc, gThreshold, gOut, gMax, gState] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+  ];
+  const [gRow, gCount, gStopped, gMonotone, gA] = [12, 13, 14, 15, 16];
+  const rowOffset8 = (ptr: number) => [...get(ptr), ...get(gRow), ...i32Const(3), ...i32Shl, ...i32Add];
+  // biome-ignore format: one line per step of the algorithm
+  const gatherCode = [
+    ...get(gStart), ...set(gRow),
+    ...get(gTc), ...f64Const0, ...f64Ge, ...set(gMonotone),
+    ...block, // $done
+    ...loop, // $next
+    ...get(gRow), ...get(gEnd), ...i32GeU, ...brIf(1),
+    ...get(gCount), ...get(gMax), ...i32GeU, ...brIf(1),
+    ...block, // $skip: leave it to go on with the next row
+    ...get(gElig), ...ifVoid,
+    ...get(gElig), ...get(gRow), ...i32Const(5), ...i32ShrU, ...i32Const(2), ...i32Shl, ...i32Add, ...i32Load,
+    ...i32Const(1), ...get(gRow), ...i32Shl, ...i32And, ...i32Eqz, ...brIf(1),
+    ...end,
+    ...get(gTc), ...rowOffset8(gAlong), ...F64Load(), ...f64Mul, ...set(gA),
+    ...get(gMonotone), ...ifVoid,
+    ...get(gA), ...get(gSc), ...rowOffset8(gSuffix), ...F64Load(), ...f64Mul, ...f64Add, ...get(gThreshold), ...f64Lt,
+    ...ifVoid, ...i32Const(1), ...set(gStopped), ...br(4), ...end, // stop: out to $done
+    ...end,
+    ...get(gA), ...get(gSc), ...rowOffset8(gAcross), ...F64Load(), ...f64Mul, ...f64Add, ...get(gThreshold), ...f64Lt,
+    ...brIf(0),
+    ...get(gOut), ...get(gCount), ...i32Const(2), ...i32Shl, ...i32Add, ...get(gRow), ...i32StoreAt(0),
+    ...get(gCount), ...i32Const(1), ...i32Add, ...set(gCount),
+    ...end, // $skip
+    ...get(gRow), ...i32Const(1), ...i32Add, ...set(gRow),
+    ...br(0),
+    ...end, // $next
+    ...end, // $done
+    ...get(gState), ...get(gRow), ...i32StoreAt(0),
+    ...get(gState), ...get(gStopped), ...i32StoreAt(4),
+    ...get(gCount),
+  ];
+  const gatherBody = [0x02, 0x04, I32, 0x01, F64, ...gatherCode, ...end];
+
   // biome-ignore format: header, then one line per section
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
-    ...section(1, [0x02, 0x60, 0x06, I32, I32, I32, I32, I32, I32, 0x00, // type 0: (i32 × 6) -> ()
-      0x60, 0x04, I32, I32, I32, I32, 0x01, F64]), // type 1: (i32 × 4) -> f64
-    ...section(3, [0x04, 0x00, 0x01, 0x01, 0x01]), // score_rows: type 0; dot_row, dot_row64, dot_pair: type 1
+    ...section(1, [0x03, 0x60, 0x06, I32, I32, I32, I32, I32, I32, 0x00, // type 0: (i32 × 6) -> ()
+      0x60, 0x04, I32, I32, I32, I32, 0x01, F64, // type 1: (i32 × 4) -> f64
+      0x60, 0x0c, I32, I32, I32, I32, I32, I32, F64, F64, F64, I32, I32, I32, 0x01, I32]), // type 2: gather_rows
+    // score_rows: type 0; dot_row, dot_row64, dot_pair: type 1; gather_rows: type 2
+    ...section(3, [0x05, 0x00, 0x01, 0x01, 0x01, 0x02]),
     ...section(5, [0x01, 0x00, 0x01]), // one memory, one page to start
-    ...section(7, [0x05, ...str('memory'), 0x02, 0x00, ...str('score_rows'), 0x00, 0x00,
-      ...str('dot_row'), 0x00, 0x01, ...str('dot_row64'), 0x00, 0x02, ...str('dot_pair'), 0x00, 0x03]), // exports
-    ...section(10, [0x04, ...leb(body.length), ...body, ...leb(dot32Body.length), ...dot32Body,
-      ...leb(dot64Body.length), ...dot64Body, ...leb(pairBody.length), ...pairBody]), // code
+    ...section(7, [0x06, ...str('memory'), 0x02, 0x00, ...str('score_rows'), 0x00, 0x00,
+      ...str('dot_row'), 0x00, 0x01, ...str('dot_row64'), 0x00, 0x02, ...str('dot_pair'), 0x00, 0x03,
+      ...str('gather_rows'), 0x00, 0x04]), // exports
+    ...section(10, [0x05, ...leb(body.length), ...body, ...leb(dot32Body.length), ...dot32Body,
+      ...leb(dot64Body.length), ...dot64Body, ...leb(pairBody.length), ...pairBody,
+      ...leb(gatherBody.length), ...gatherBody]), // code
   ]);
 }
 
@@ -196,6 +255,21 @@ function module(): WasmModule | null {
 
 const PAGE = 65_536;
 
+export interface KernelOptions {
+  /** Rows a `score` call takes at most. @default 256 */
+  batch?: number;
+  /**
+   * The search partitions of the rows: their float64 cell axes (for `dotAxis`) and per-row
+   * bounds (for `gather`) are copied into the kernel's memory.
+   */
+  partitions?: {
+    axes: Float64Array;
+    along: Float64Array;
+    across: Float64Array;
+    acrossSuffixMax: Float64Array;
+  };
+}
+
 /** The rows of one table in WebAssembly memory, padded to a multiple of sixteen floats. */
 export class SimdKernel {
   readonly dimension: number;
@@ -216,6 +290,25 @@ export class SimdKernel {
   readonly vectors: Float32Array | null;
   private readonly query: Float32Array;
   private readonly query64: Float64Array;
+  /** Row bitsets in the kernel's memory, for filters the search hands to `gather`. */
+  readonly bitsets: Uint32Array[];
+  private readonly gathers: boolean;
+  private readonly memory: ArrayBuffer;
+  private readonly gatherState: Int32Array;
+  private readonly gatherRows: (
+    along: number,
+    across: number,
+    suffix: number,
+    eligible: number,
+    start: number,
+    end: number,
+    tc: number,
+    sc: number,
+    threshold: number,
+    out: number,
+    max: number,
+    state: number,
+  ) => number;
   private readonly dot: (q64: number, base: number, stride: number, row: number) => number;
   private readonly dot64: (q64: number, base: number, stride: number, row: number) => number;
   private readonly run: (
@@ -234,6 +327,10 @@ export class SimdKernel {
     axes: number;
     rows: number;
     out: number;
+    along: number;
+    across: number;
+    suffix: number;
+    state: number;
   };
 
   /** Number of float64 axes held for `dotAxis` (0 when none were given). */
@@ -244,48 +341,129 @@ export class SimdKernel {
     vectors: Float32Array,
     n: number,
     dimension: number,
-    batch = 256,
-    axes?: Float64Array,
+    options: KernelOptions = {},
   ) {
+    const batch = options.batch ?? 256;
+    const bounds = options.partitions;
     this.dimension = dimension;
     this.batch = batch;
+    this.axisCount = bounds ? bounds.axes.length / dimension : 0;
+    this.gathers = bounds !== undefined;
     const padded = Math.ceil(dimension / 16) * 16;
     const stride = padded * 4;
-    const q = 0;
-    const q64 = q + stride;
-    const rows = q64 + padded * 8;
-    const out = rows + batch * 4;
-    const base = Math.ceil((out + batch * 4) / 16) * 16;
-    const axesBase = base + n * stride;
-    this.axisCount = axes ? axes.length / dimension : 0;
-    const bytes = axesBase + this.axisCount * padded * 8;
+    // Regions of the module's memory, each 16-byte aligned.
+    let top = 0;
+    const take = (bytes: number) => {
+      const at = top;
+      top = Math.ceil((top + bytes) / 16) * 16;
+      return at;
+    };
+    const q = take(stride);
+    const q64 = take(padded * 8);
+    const rows = take(batch * 4);
+    const out = take(batch * 4);
+    const state = take(8);
+    const base = take(n * stride);
+    const axesBase = take(this.axisCount * padded * 8);
+    const rowBounds = bounds ? n * 8 : 0;
+    const along = take(rowBounds);
+    const across = take(rowBounds);
+    const suffix = take(rowBounds);
+    const words = (n + 31) >>> 5;
+    const bitsets = [take(bounds ? words * 4 : 0), take(bounds ? words * 4 : 0)];
     const instance = new wasmApi!.Instance(wasm, {});
     // The module declares its own one-page memory; grow it to fit (views are taken after).
     const own = instance.exports['memory'] as WasmMemory;
-    const needed = Math.ceil(bytes / PAGE) - own.buffer.byteLength / PAGE;
+    const needed = Math.ceil(top / PAGE) - own.buffer.byteLength / PAGE;
     if (needed > 0) own.grow(needed);
     const heap = own.buffer;
+    this.memory = heap;
     const table = new Float32Array(heap, base, n * padded);
     if (padded === dimension) table.set(vectors.subarray(0, n * dimension));
     else
       for (let r = 0; r < n; r++) table.set(vectors.subarray(r * dimension, (r + 1) * dimension), r * padded);
     this.vectors = padded === dimension ? table : null;
-    if (axes) {
+    if (bounds) {
       const axisTable = new Float64Array(heap, axesBase, this.axisCount * padded);
       for (let c = 0; c < this.axisCount; c++)
-        axisTable.set(axes.subarray(c * dimension, (c + 1) * dimension), c * padded);
+        axisTable.set(bounds.axes.subarray(c * dimension, (c + 1) * dimension), c * padded);
+      new Float64Array(heap, along, n).set(bounds.along.subarray(0, n));
+      new Float64Array(heap, across, n).set(bounds.across.subarray(0, n));
+      new Float64Array(heap, suffix, n).set(bounds.acrossSuffixMax.subarray(0, n));
     }
+    this.bitsets = bounds ? bitsets.map((at) => new Uint32Array(heap, at, words)) : [];
     this.query = new Float32Array(heap, q, padded);
     this.query64 = new Float64Array(heap, q64, padded);
+    this.gatherState = new Int32Array(heap, state, 2);
     this.rows = new Int32Array(heap, rows, batch);
     this.scores = new Float32Array(heap, out, batch);
     this.run = instance.exports['score_rows'] as SimdKernel['run'];
     this.dot = instance.exports['dot_row'] as SimdKernel['dot'];
     this.dot64 = instance.exports['dot_row64'] as SimdKernel['dot64'];
-    this.offsets = { q, q64, base, stride, axes: axesBase, rows, out };
+    this.gatherRows = instance.exports['gather_rows'] as SimdKernel['gatherRows'];
+    this.offsets = {
+      q,
+      q64,
+      base,
+      stride,
+      axes: axesBase,
+      rows,
+      out,
+      along,
+      across,
+      suffix,
+      state,
+    };
     const steps = padded / 4 + 6;
     const u = 2 ** -24;
     this.margin = Math.max(1e-6, (4 * steps * u) / (1 - steps * u));
+  }
+
+  /**
+   * Whether `gather` can read `eligible` (null, or one of the kernel's own `bitsets`), so the
+   * search can run its in-cell row filter here.
+   */
+  canGather(eligible: Uint32Array | null): boolean {
+    return this.gathers && (eligible === null || eligible.buffer === this.memory);
+  }
+
+  /**
+   * Lists in `rows` (at most `batch`) the rows from `start` to `end` of one cell that pass the
+   * filter and the per-row bounds against `threshold`, exactly as the scalar loop of search.ts
+   * does; `gatheredTo` is the row it stopped at and `gatherStopped` whether the monotone bound
+   * ended the cell. Needs `canGather(eligible)`.
+   */
+  gather(
+    eligible: Uint32Array | null,
+    start: number,
+    end: number,
+    tc: number,
+    sc: number,
+    threshold: number,
+  ): number {
+    const o = this.offsets;
+    return this.gatherRows(
+      o.along,
+      o.across,
+      o.suffix,
+      eligible === null ? 0 : eligible.byteOffset,
+      start,
+      end,
+      tc,
+      sc,
+      threshold,
+      o.rows,
+      this.batch,
+      o.state,
+    );
+  }
+
+  get gatheredTo(): number {
+    return this.gatherState[0]!;
+  }
+
+  get gatherStopped(): boolean {
+    return this.gatherState[1] === 1;
   }
 
   /** Sets the query of `score` and `dotRow` (rows of its dimension; padding stays zero). */
@@ -325,12 +503,11 @@ export function createSimdKernel(
   vectors: Float32Array,
   n: number,
   dimension: number,
-  batch = 256,
-  axes?: Float64Array,
+  options: KernelOptions = {},
 ): SimdKernel | null {
   const wasm = module();
   if (!wasm || n === 0) return null;
-  return new SimdKernel(wasm, vectors, n, dimension, batch, axes);
+  return new SimdKernel(wasm, vectors, n, dimension, options);
 }
 
 /**

@@ -23,6 +23,9 @@ import type { Partitioning } from './partitions.ts';
 
 export const FILTER_FIELDS: readonly FilterField[] = ['product_group_name', 'product_type_name'];
 
+/** Value-filter bitsets an ItemTable keeps (13 KB each for 105,000 items). */
+const VALUE_FILTERS_KEPT = 64;
+
 export interface TableRows {
   ids: Int32Array;
   vectors: Float32Array;
@@ -57,9 +60,7 @@ export class ItemTable {
     this.ids = rows.ids;
     this.payloads = rows.payloads;
     this.partitions = partitions;
-    this.kernel = partitions
-      ? createSimdKernel(rows.vectors, this.size, dimension, undefined, partitions.axes)
-      : null;
+    this.kernel = partitions ? createSimdKernel(rows.vectors, this.size, dimension, { partitions }) : null;
     this.vectors = this.kernel?.vectors ?? rows.vectors;
     this.norms = new Float64Array(this.size);
     let maxNorm = 0;
@@ -127,7 +128,31 @@ export class ItemTable {
       }
       return bits;
     }
-    const bits = fillBitset(this.scratch(0), this.size);
+    const bits = this.scratch(0);
+    bits.set(this.valueFilterRows(filter));
+    for (const id of excludeIds) {
+      const row = this.rowById.get(id);
+      if (row !== undefined) clearBit(bits, row);
+    }
+    return bits;
+  }
+
+  /**
+   * The rows admitted by the value part of a filter (include/exclude by group and type), cached
+   * by those values: a storefront sends the same few filter combinations over and over, and the
+   * table never changes, so each combination is computed once (up to `VALUE_FILTERS_KEPT`).
+   */
+  private valueFilterRows(filter: SearchFilter): Bitset {
+    const key = JSON.stringify(
+      FILTER_FIELDS.map((field) => [filter.include?.[field] ?? [], filter.exclude?.[field] ?? []]),
+    );
+    const cached = this.valueFilters.get(key);
+    if (cached !== undefined) {
+      this.valueFilters.delete(key); // most recently used last
+      this.valueFilters.set(key, cached);
+      return cached;
+    }
+    const bits = fillBitset(createBitset(this.size), this.size);
     for (const field of FILTER_FIELDS) {
       const values = filter.include?.[field];
       if (!values || values.length === 0) continue;
@@ -148,19 +173,21 @@ export class ItemTable {
         if (valueBits) andNotInto(bits, valueBits);
       }
     }
-    for (const id of excludeIds) {
-      const row = this.rowById.get(id);
-      if (row !== undefined) clearBit(bits, row);
+    if (this.valueFilters.size >= VALUE_FILTERS_KEPT) {
+      this.valueFilters.delete(this.valueFilters.keys().next().value!);
     }
+    this.valueFilters.set(key, bits);
     return bits;
   }
+
+  private readonly valueFilters = new Map<string, Bitset>();
 
   /** Every row set, except those the last exclusion-only filter cleared (see `restoreAllRows`). */
   private allRowsBits: Bitset | null = null;
   private readonly clearedRows: number[] = [];
 
   private allRows(): Bitset {
-    this.allRowsBits ??= fillBitset(createBitset(this.size), this.size);
+    this.allRowsBits ??= fillBitset(this.kernel?.bitsets[1] ?? createBitset(this.size), this.size);
     return this.allRowsBits;
   }
 
@@ -170,13 +197,17 @@ export class ItemTable {
     this.clearedRows.length = 0;
   }
 
-  /** Reused bitsets: a fresh one per query cost an allocation outside the JS heap each time. */
+  /**
+   * Reused bitsets: a fresh one per query cost an allocation outside the JS heap each time. Slot
+   * 0 (the filter handed to the search) and the all-rows set live in the SIMD kernel's memory
+   * when there is a kernel, so the search can run its row filter there.
+   */
   private readonly scratchBits: Bitset[] = [];
 
   private scratch(slot: number): Bitset {
     let bits = this.scratchBits[slot];
     if (bits === undefined) {
-      bits = createBitset(this.size);
+      bits = (slot === 0 ? this.kernel?.bitsets[0] : undefined) ?? createBitset(this.size);
       this.scratchBits[slot] = bits;
     }
     return bits;

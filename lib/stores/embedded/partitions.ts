@@ -271,7 +271,7 @@ function assignRows(
 
 /** A float32 SIMD scorer of every axis at once, or null without WebAssembly SIMD. */
 function axisScorer(axes: Float64Array, k: number, d: number): SimdKernel | null {
-  const kernel = createSimdKernel(Float32Array.from(axes), k, d, k);
+  const kernel = createSimdKernel(Float32Array.from(axes), k, d, { batch: k });
   if (kernel) for (let c = 0; c < k; c++) kernel.rows[c] = c;
   return kernel;
 }

@@ -71,6 +71,8 @@ export function searchTopK(
   // Float32 first-pass error margin per unit of |x| (see simd-kernel.ts), plus the bound slack.
   const margin = (kernel?.margin ?? 0) * Math.sqrt(qq);
 
+  const gatherInKernel = kernel?.canGather(eligible) === true;
+
   const heap = TopK.shared(Math.min(k, table.size));
   let cellsVisited = 0;
   let rowsScored = 0;
@@ -94,18 +96,24 @@ export function searchTopK(
       while (row < end && !stopped) {
         const threshold = heap.full ? heap.threshold - slack : Number.NEGATIVE_INFINITY;
         let count = 0;
-        for (; row < end && count < batch; row++) {
-          // The filter first: it is the cheaper test, and skipping an ineligible row only
-          // delays the monotone stop to the next eligible one.
-          if (eligible !== null && (eligible[row >>> 5]! & (1 << (row & 31))) === 0) continue;
-          const a = tc * along[row]!;
-          if (monotone && a + sc * acrossSuffixMax[row]! < threshold) {
-            stopped = true;
-            break;
+        if (gatherInKernel) {
+          // The same row filter as the loop below, run in the kernel.
+          count = kernel.gather(eligible, row, end, tc, sc, threshold);
+          row = kernel.gatheredTo;
+          stopped = kernel.gatherStopped;
+        } else
+          for (; row < end && count < batch; row++) {
+            // The filter first: it is the cheaper test, and skipping an ineligible row only
+            // delays the monotone stop to the next eligible one.
+            if (eligible !== null && (eligible[row >>> 5]! & (1 << (row & 31))) === 0) continue;
+            const a = tc * along[row]!;
+            if (monotone && a + sc * acrossSuffixMax[row]! < threshold) {
+              stopped = true;
+              break;
+            }
+            if (a + sc * across[row]! < threshold) continue;
+            candidates[count++] = row;
           }
-          if (a + sc * across[row]! < threshold) continue;
-          candidates[count++] = row;
-        }
         if (count === 0) continue;
         kernel.score(count);
         let cutoff = heap.full ? heap.threshold : Number.NEGATIVE_INFINITY;

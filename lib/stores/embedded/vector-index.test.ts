@@ -47,6 +47,13 @@ function dataset(
   return { ids: Int32Array.from({ length: n }, (_, i) => i), vectors, payloads };
 }
 
+/** A partitioned table over a generated dataset, and the rows in their original order. */
+function partitionedTable(kind: Parameters<typeof dataset>[0], n: number, d: number, random: Random) {
+  const rows = dataset(kind, n, d, random);
+  const p = buildPartitionsSync(rows.vectors, n, d, { seed: 1 });
+  return { rows, table: new ItemTable(d, permuteRows(rows, p.order, d), p) };
+}
+
 describe('partitioned search', () => {
   // d = 16: the kernel holds rows unpadded and scores exactly in WebAssembly; d = 13: padded
   // rows, exact scores in JavaScript.
@@ -82,6 +89,12 @@ describe('partitioned search', () => {
                 h.score,
               ]);
               expect(got).toEqual(want);
+              // A bitset outside the kernel's memory takes the JavaScript row filter: same result.
+              const copy = table.eligibleRows(filter);
+              if (copy !== null) {
+                const outside = searchTopK(table, query, k, Uint32Array.from(copy));
+                expect(outside.map((h) => [table.ids[h.row], h.score])).toEqual(want);
+              }
             }
           }
         }
@@ -105,12 +118,38 @@ describe('partitioned search', () => {
     expect(scored / 20).toBeLessThan(20_000 / 10);
   });
 
+  it('admits exactly the rows a filter names, however filters repeat and interleave', () => {
+    const { table } = partitionedTable('random', 3000, 8, seededRandom(8));
+    const filters: SearchFilter[] = [
+      { include: { product_group_name: ['Shoes'] } },
+      { include: { product_group_name: ['Shoes', 'Accessories'] }, excludeIds: [4, 8] },
+      { exclude: { product_type_name: ['T-shirt'] } },
+      { excludeIds: [0, 1, 2] },
+      { include: { product_type_name: ['Boots'] }, exclude: { product_group_name: ['Shoes'] } },
+    ];
+    const admits = (f: SearchFilter, row: number) => {
+      const item = table.payloads[row]!;
+      for (const field of ['product_group_name', 'product_type_name'] as const) {
+        const include = f.include?.[field];
+        if (include && include.length > 0 && !include.includes(item[field])) return false;
+        if (f.exclude?.[field]?.includes(item[field])) return false;
+      }
+      return !(f.excludeIds ?? []).includes(table.ids[row]!);
+    };
+    for (let round = 0; round < 3; round++) {
+      for (const f of [...filters, ...filters.slice().reverse()]) {
+        const bits = table.eligibleRows(f)!;
+        for (let row = 0; row < table.size; row++) {
+          expect((bits[row >>> 5]! & (1 << (row & 31))) !== 0, `row ${row}`).toBe(admits(f, row));
+        }
+      }
+    }
+  });
+
   it('sets the rows an exclusion-only filter cleared again before the next search', () => {
     const random = seededRandom(21);
     const d = 16;
-    const rows = dataset('clustered', 4000, d, random);
-    const p = buildPartitionsSync(rows.vectors, 4000, d, { seed: 2 });
-    const table = new ItemTable(d, permuteRows(rows, p.order, d), p);
+    const { rows, table } = partitionedTable('clustered', 4000, d, random);
     const plain = new ItemTable(d, rows);
     const top = (query: Float32Array, filter?: SearchFilter) =>
       searchTopK(table, query, 10, table.eligibleRows(filter)).map((h) => table.ids[h.row]!);
