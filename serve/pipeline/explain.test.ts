@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { explainItem, type PurchasedItem, sharesSummingTo100 } from './explain.ts';
+import { gaussianVector, seededRandom } from '../../lib/stores/random.ts';
+import { cosine } from '../../lib/vectors.ts';
+import { explainItem, explainItems, type PurchasedItem, sharesSummingTo100 } from './explain.ts';
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
@@ -57,5 +59,27 @@ describe('explainItem', () => {
     expect(explainItem([1, 0, 0], twice, 5).map((e) => e.item_idx)).toEqual([10, 11]);
     expect(explainItem([1, 0, 0], purchases, 1)).toHaveLength(1);
     expect(explainItem([1, 0, 0], [], 3)).toEqual([]);
+  });
+});
+
+describe('explainItems', () => {
+  it('explains a whole list like explainItem does item by item, with cosine similarities', () => {
+    const random = seededRandom(12);
+    const purchases: PurchasedItem[] = Array.from({ length: 30 }, (_, i) => ({
+      item_idx: 100 + (i % 25), // five bought twice
+      item_name: `p${i}`,
+      vector: gaussianVector(random, 64, 1),
+    }));
+    const items = Array.from({ length: 10 }, () => gaussianVector(random, 64, 2));
+    const all = explainItems(items, purchases, 3);
+    expect(all).toHaveLength(10);
+    items.forEach((item, i) => {
+      expect(all[i]).toEqual(explainItem(item, purchases, 3));
+      for (const e of all[i]!) {
+        const purchase = purchases.find((p) => p.item_idx === e.item_idx)!;
+        expect(e.similarity).toBeCloseTo(cosine(item, purchase.vector), 4);
+      }
+      if (all[i]!.length > 0) expect(Math.round(sum(all[i]!.map((e) => e.contribution_pct)) * 10)).toBe(1000);
+    });
   });
 });

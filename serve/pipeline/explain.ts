@@ -6,7 +6,7 @@
  * at all (cosine <= 0) explain nothing and are left out; shares are given with one decimal and
  * always sum to exactly 100 when the list is not empty.
  */
-import { cosine } from '../../lib/vectors.ts';
+import { VectorBlock } from '../../lib/simd-kernel.ts';
 
 export interface PurchasedItem {
   item_idx: number;
@@ -28,24 +28,49 @@ export function explainItem(
   purchases: readonly PurchasedItem[],
   topK: number,
 ): Explanation[] {
-  const scored: Array<{ purchase: PurchasedItem; similarity: number }> = [];
+  return explainItems([itemVector], purchases, topK)[0]!;
+}
+
+/**
+ * `explainItem` for each of `itemVectors` at once: the items and the distinct purchases go into
+ * one `VectorBlock`, so each norm is computed once and each similarity is one inner product.
+ */
+export function explainItems(
+  itemVectors: ReadonlyArray<ArrayLike<number>>,
+  purchases: readonly PurchasedItem[],
+  topK: number,
+): Explanation[][] {
+  // A user may buy the same item twice; it explains the same thing once.
+  const distinct: PurchasedItem[] = [];
   const seen = new Set<number>();
   for (const purchase of purchases) {
-    // A user may buy the same item twice; it explains the same thing once.
     if (seen.has(purchase.item_idx)) continue;
     seen.add(purchase.item_idx);
-    const similarity = cosine(itemVector, purchase.vector);
-    if (similarity > 0) scored.push({ purchase, similarity });
+    distinct.push(purchase);
   }
-  scored.sort((a, b) => b.similarity - a.similarity || a.purchase.item_idx - b.purchase.item_idx);
-  const top = scored.slice(0, Math.max(0, topK));
-  const shares = sharesSummingTo100(top.map((t) => t.similarity));
-  return top.map((t, i) => ({
-    item_idx: t.purchase.item_idx,
-    item_name: t.purchase.item_name,
-    similarity: Math.round(t.similarity * 10_000) / 10_000,
-    contribution_pct: shares[i]!,
-  }));
+  const n = itemVectors.length;
+  if (distinct.length === 0 || n === 0) return itemVectors.map(() => []);
+  const block = VectorBlock.load([...itemVectors, ...distinct.map((p) => p.vector)]);
+  const norms = new Float64Array(block.count);
+  for (let r = 0; r < block.count; r++) norms[r] = Math.sqrt(block.dot(r, r));
+  return itemVectors.map((_, i) => {
+    const scored: Array<{ purchase: PurchasedItem; similarity: number }> = [];
+    for (let j = 0; j < distinct.length; j++) {
+      const scale = norms[i]! * norms[n + j]!;
+      // A zero vector has no direction and explains nothing.
+      const similarity = scale > 0 ? block.dot(i, n + j) / scale : 0;
+      if (similarity > 0) scored.push({ purchase: distinct[j]!, similarity });
+    }
+    scored.sort((a, b) => b.similarity - a.similarity || a.purchase.item_idx - b.purchase.item_idx);
+    const top = scored.slice(0, Math.max(0, topK));
+    const shares = sharesSummingTo100(top.map((t) => t.similarity));
+    return top.map((t, k) => ({
+      item_idx: t.purchase.item_idx,
+      item_name: t.purchase.item_name,
+      similarity: Math.round(t.similarity * 10_000) / 10_000,
+      contribution_pct: shares[k]!,
+    }));
+  });
 }
 
 /**

@@ -24,7 +24,7 @@ import type { FeatureStore } from '../../lib/stores/feature-store.ts';
 import type { ItemMetadata, Purchase, TrendingScope } from '../../lib/stores/types.ts';
 import type { SearchHit, VectorIndex } from '../../lib/stores/vector-index.ts';
 import { intraListDiversity } from '../pipeline/diversity.ts';
-import { type Explanation, explainItem, type PurchasedItem } from '../pipeline/explain.ts';
+import { type Explanation, explainItems, type PurchasedItem } from '../pipeline/explain.ts';
 import {
   appliedFilterTypes,
   filterPredicate,
@@ -220,9 +220,12 @@ export class Recommender {
         ? tracer().startSpan('recommend.explain', { attributes: { 'recsys.history': history.length } })
         : undefined;
       const started = performance.now();
-      for (let i = 0; i < items.length; i++) {
-        items[i]!.explanation = explainItem(chosen[i]!.vector!, history, request.explainTopK);
-      }
+      const explanations = explainItems(
+        chosen.map((hit) => hit.vector!),
+        history,
+        request.explainTopK,
+      );
+      for (let i = 0; i < items.length; i++) items[i]!.explanation = explanations[i]!;
       metrics.explainDuration.observe((performance.now() - started) / 1000);
       span?.end();
     }
