@@ -9,10 +9,12 @@
  * `explain=true`. Every scenario is first checked to answer 200 with k personalized items, so a
  * fast error page cannot pass for a result.
  *
- * Each setup runs with every worker count of --workers (API_WORKERS; default 1 and 2).
+ * Each setup runs with every worker count of --workers (API_WORKERS; default 1 and 2). Every
+ * scenario is measured --runs times (default 3) after one warm-up; the table shows the median of
+ * each number over the runs, and the results file keeps every run.
  *
  * Options: --items N --users N --rank N --duration S --warmup S --connections N --setups embedded,redis
- * --workers 1,2
+ * --workers 1,2 --runs N
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -22,7 +24,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../lib/config.ts';
 import { syntheticBundle } from '../lib/stores/fixtures.ts';
 import { load as loadApi, type Measurement, option, startServer, stopServer } from './api-load.ts';
-import { recordResult } from './results.ts';
+import { median, recordResult } from './results.ts';
 
 const ITEMS = Number(option('items', '105000'));
 const USERS = Number(option('users', '10000'));
@@ -32,6 +34,7 @@ const WARMUP_S = Number(option('warmup', '3'));
 const CONNECTIONS = Number(option('connections', '32'));
 const SETUPS = option('setups', 'embedded,redis').split(',');
 const WORKERS = option('workers', '1,2').split(',').map(Number);
+const RUNS = Number(option('runs', '3'));
 const K = 10;
 
 interface Scenario {
@@ -74,6 +77,32 @@ function load(url: string, scenario: Scenario, seconds: number, pid: number): Pr
   });
 }
 
+/** Per-number medians of several runs of one scenario (the runs themselves are kept too). */
+interface Summary extends Measurement {
+  runs: Measurement[];
+}
+
+function summarize(runs: Measurement[]): Summary {
+  const mid = (pick: (m: Measurement) => number) => median(runs.map(pick));
+  const cpu = runs.map((m) => m.api_cpu_ms_per_request).filter((v): v is number => v !== undefined);
+  return {
+    ...(cpu.length === runs.length ? { api_cpu_ms_per_request: median(cpu) } : {}),
+    load_average: [mid((m) => m.load_average[0]), mid((m) => m.load_average[1])],
+    requests_per_s: mid((m) => m.requests_per_s),
+    latency_ms: {
+      p50: mid((m) => m.latency_ms.p50),
+      p90: mid((m) => m.latency_ms.p90),
+      p99: mid((m) => m.latency_ms.p99),
+      max: mid((m) => m.latency_ms.max),
+      mean: mid((m) => m.latency_ms.mean),
+    },
+    requests: mid((m) => m.requests),
+    errors: runs.reduce((sum, m) => sum + m.errors, 0),
+    non2xx: runs.reduce((sum, m) => sum + m.non2xx, 0),
+    runs,
+  };
+}
+
 async function redisAnswers(url: string): Promise<boolean> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2000 });
   try {
@@ -101,7 +130,7 @@ async function dropPrefix(url: string, prefix: string): Promise<void> {
 async function main(): Promise<void> {
   const config = loadConfig();
   const modelsDir = await mkdtemp(join(tmpdir(), 'bench-recommend-'));
-  const results: Record<string, Record<string, Measurement> | { skipped: string }> = {};
+  const results: Record<string, Record<string, Summary> | { skipped: string }> = {};
   try {
     console.log(`synthetic bundle: ${ITEMS} items × ${RANK} dims, ${USERS} users`);
     const started = Date.now();
@@ -133,17 +162,27 @@ async function main(): Promise<void> {
         console.log(`\n[${label}] starting the API`);
         const server = await startServer({ ...env, API_WORKERS: String(workers) }, workers);
         try {
-          const measured: Record<string, Measurement> = {};
+          const measured: Record<string, Summary> = {};
           for (const scenario of SCENARIOS) {
             await check(server.url, scenario);
             await load(server.url, scenario, WARMUP_S, server.child.pid!);
-            const m = await load(server.url, scenario, DURATION_S, server.child.pid!);
+            const runs: Measurement[] = [];
+            for (let run = 1; run <= RUNS; run++) {
+              const m = await load(server.url, scenario, DURATION_S, server.child.pid!);
+              runs.push(m);
+              console.log(
+                `  ${scenario.name.padEnd(8)} run ${run}/${RUNS} ${String(m.requests_per_s).padStart(6)} req/s  ` +
+                  `p50 ${m.latency_ms.p50} ms  p99 ${m.latency_ms.p99} ms  ` +
+                  `API CPU ${m.api_cpu_ms_per_request ?? '?'} ms/req  ` +
+                  `(errors ${m.errors}, non-2xx ${m.non2xx}, load ${m.load_average.join(' → ')})`,
+              );
+            }
+            const m = summarize(runs);
             measured[scenario.name] = m;
             console.log(
-              `  ${scenario.name.padEnd(8)} ${String(m.requests_per_s).padStart(6)} req/s  ` +
+              `  ${scenario.name.padEnd(8)} median  ${String(m.requests_per_s).padStart(6)} req/s  ` +
                 `p50 ${m.latency_ms.p50} ms  p99 ${m.latency_ms.p99} ms  ` +
-                `API CPU ${m.api_cpu_ms_per_request ?? '?'} ms/req  ` +
-                `(errors ${m.errors}, non-2xx ${m.non2xx}, load ${m.load_average.join(' → ')})`,
+                `API CPU ${m.api_cpu_ms_per_request ?? '?'} ms/req`,
             );
           }
           results[label] = measured;
@@ -165,6 +204,7 @@ async function main(): Promise<void> {
       k: K,
       connections: CONNECTIONS,
       workers: WORKERS,
+      runs: RUNS,
       duration_s: DURATION_S,
       warmup_s: WARMUP_S,
       scenarios: Object.fromEntries(SCENARIOS.map((s) => [s.name, `/recommend/{random user}${s.query}`])),
