@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DependencyError, NotFoundError, TimeoutError } from '../lib/errors.ts';
 import { withDeadline, withDeadlines } from './deadline.ts';
 
@@ -16,6 +16,26 @@ describe('withDeadline', () => {
     expect(error).toBeInstanceOf(TimeoutError);
     expect((error as TimeoutError).message).toBe('vector index: timed out after 20 ms');
     expect((error as TimeoutError).retriable).toBe(true);
+  });
+
+  describe('timers', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('arms none for a call that has settled within the turn, one for a call still pending', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      expect(await withDeadline(Promise.resolve('now'), 'redis', 50)).toBe('now');
+      expect(vi.getTimerCount()).toBe(0);
+      let release!: (value: string) => void;
+      const later = withDeadline(new Promise<string>((resolve) => (release = resolve)), 'redis', 50);
+      await Promise.resolve();
+      await Promise.resolve();
+      expect(vi.getTimerCount()).toBe(1);
+      release('later');
+      expect(await later).toBe('later');
+      expect(vi.getTimerCount()).toBe(0);
+    });
   });
 
   it('turns foreign failures into DependencyErrors with the cause kept', async () => {

@@ -14,16 +14,22 @@ import { type AsyncMethod, wrapMethods } from '../lib/observability/instrument.t
 const UNBOUNDED = new Set(['start', 'close', 'consume', 'ensureTopics']);
 
 export function withDeadline<T>(promise: Promise<T>, dependency: string, timeoutMs: number): Promise<T> {
-  // One promise and one timer per call (no Promise.race): this runs several times per request.
+  // One promise per call (no Promise.race): this runs several times per request. The timer is
+  // armed only if the call has not settled by the end of the current microtask turn: the
+  // embedded adapters answer at once, and a timer per call cost more than their work.
+  const started = performance.now();
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new TimeoutError(dependency, timeoutMs)), timeoutMs);
+    let settled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     promise.then(
       (value) => {
-        clearTimeout(timer);
+        settled = true;
+        if (timer !== undefined) clearTimeout(timer);
         resolve(value);
       },
       (error: unknown) => {
-        clearTimeout(timer);
+        settled = true;
+        if (timer !== undefined) clearTimeout(timer);
         reject(
           error instanceof AppError
             ? error
@@ -31,6 +37,11 @@ export function withDeadline<T>(promise: Promise<T>, dependency: string, timeout
         );
       },
     );
+    queueMicrotask(() => {
+      if (settled) return;
+      const left = Math.max(0, timeoutMs - (performance.now() - started));
+      timer = setTimeout(() => reject(new TimeoutError(dependency, timeoutMs)), left);
+    });
   });
 }
 
