@@ -107,6 +107,30 @@ describe('VectorBlock', () => {
     });
   }
 
+  it('maxSimilarity is the largest weighted inner product over the listed picks', () => {
+    for (const d of [64, 6]) {
+      const random = seededRandom(40 + d);
+      const vectors = Array.from({ length: 30 }, () => gaussianVector(random, d, 1));
+      const block = VectorBlock.load(vectors);
+      for (let r = 0; r < 30; r++) block.weights[r] = 0.5 + random.next();
+      const picks = [3, 17, 0, 29, 8];
+      block.picks.set(picks);
+      for (const row of [1, 3, 20]) {
+        for (const [from, to] of [
+          [0, 5],
+          [2, 4],
+          [1, 2],
+        ] as const) {
+          let want = Number.NEGATIVE_INFINITY;
+          for (const pick of picks.slice(from, to))
+            want = Math.max(want, dotAt(vectors[row]!, 0, vectors[pick]!, 0, d) * block.weights[pick]!);
+          expect(block.maxSimilarity(row, from, to)).toBe(want);
+        }
+        expect(block.maxSimilarity(row, 2, 2)).toBe(Number.NEGATIVE_INFINITY);
+      }
+    }
+  });
+
   it('stores plain number arrays as float32 and rejects rows of another length', () => {
     const block = VectorBlock.load([
       [0.1, 0.2, 0.3, 0.4],

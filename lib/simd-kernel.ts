@@ -208,21 +208,50 @@ function assembleModule(): Uint8Array {
   ];
   const gatherBody = [0x02, 0x04, I32, 0x01, F64, ...gatherCode, ...end];
 
+  // max_sim(base, stride, row, picks, from, to, inv) -> f64: the largest dot_pair(row, pick) ·
+  // inv[pick] over pick = picks[from..to) (int32 list, float64 weights), -Infinity when empty;
+  // MMR's redundancy of one candidate against the picks it has not been compared with yet.
+  const call = (index: number) => [0x10, index];
+  const f64Gt = [0x64];
+  const f64NegInf = [0x44, 0, 0, 0, 0, 0, 0, 0xf0, 0xff];
+  const [mBase, mStride, mRow, mPicks, mFrom, mTo, mInv] = [0, 1, 2, 3, 4, 5, 6];
+  const [mP, mA, mPick, mBest, mSim] = [7, 8, 9, 10, 11];
+  // biome-ignore format: one line per step of the algorithm
+  const maxSimCode = [
+    ...get(mBase), ...get(mRow), ...get(mStride), ...i32Mul, ...i32Add, ...set(mA),
+    ...f64NegInf, ...set(mBest),
+    ...get(mFrom), ...set(mP),
+    ...block,
+    ...loop,
+    ...get(mP), ...get(mTo), ...i32GeU, ...brIf(1),
+    ...get(mPicks), ...get(mP), ...i32Const(2), ...i32Shl, ...i32Add, ...i32Load, ...set(mPick),
+    ...get(mA), ...get(mBase), ...get(mStride), ...get(mPick), ...call(3),
+    ...get(mInv), ...get(mPick), ...i32Const(3), ...i32Shl, ...i32Add, ...F64Load(), ...f64Mul, ...set(mSim),
+    ...get(mSim), ...get(mBest), ...f64Gt, ...ifVoid, ...get(mSim), ...set(mBest), ...end,
+    ...get(mP), ...i32Const(1), ...i32Add, ...set(mP),
+    ...br(0),
+    ...end,
+    ...end,
+    ...get(mBest),
+  ];
+  const maxSimBody = [0x02, 0x03, I32, 0x02, F64, ...maxSimCode, ...end];
+
   // biome-ignore format: header, then one line per section
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
-    ...section(1, [0x03, 0x60, 0x06, I32, I32, I32, I32, I32, I32, 0x00, // type 0: (i32 × 6) -> ()
+    ...section(1, [0x04, 0x60, 0x06, I32, I32, I32, I32, I32, I32, 0x00, // type 0: (i32 × 6) -> ()
       0x60, 0x04, I32, I32, I32, I32, 0x01, F64, // type 1: (i32 × 4) -> f64
-      0x60, 0x0c, I32, I32, I32, I32, I32, I32, F64, F64, F64, I32, I32, I32, 0x01, I32]), // type 2: gather_rows
-    // score_rows: type 0; dot_row, dot_row64, dot_pair: type 1; gather_rows: type 2
-    ...section(3, [0x05, 0x00, 0x01, 0x01, 0x01, 0x02]),
+      0x60, 0x0c, I32, I32, I32, I32, I32, I32, F64, F64, F64, I32, I32, I32, 0x01, I32, // type 2: gather_rows
+      0x60, 0x07, I32, I32, I32, I32, I32, I32, I32, 0x01, F64]), // type 3: max_sim
+    // score_rows: type 0; dot_row, dot_row64, dot_pair: type 1; gather_rows: type 2; max_sim: type 3
+    ...section(3, [0x06, 0x00, 0x01, 0x01, 0x01, 0x02, 0x03]),
     ...section(5, [0x01, 0x00, 0x01]), // one memory, one page to start
-    ...section(7, [0x06, ...str('memory'), 0x02, 0x00, ...str('score_rows'), 0x00, 0x00,
+    ...section(7, [0x07, ...str('memory'), 0x02, 0x00, ...str('score_rows'), 0x00, 0x00,
       ...str('dot_row'), 0x00, 0x01, ...str('dot_row64'), 0x00, 0x02, ...str('dot_pair'), 0x00, 0x03,
-      ...str('gather_rows'), 0x00, 0x04]), // exports
-    ...section(10, [0x05, ...leb(body.length), ...body, ...leb(dot32Body.length), ...dot32Body,
+      ...str('gather_rows'), 0x00, 0x04, ...str('max_sim'), 0x00, 0x05]), // exports
+    ...section(10, [0x06, ...leb(body.length), ...body, ...leb(dot32Body.length), ...dot32Body,
       ...leb(dot64Body.length), ...dot64Body, ...leb(pairBody.length), ...pairBody,
-      ...leb(gatherBody.length), ...gatherBody]), // code
+      ...leb(gatherBody.length), ...gatherBody, ...leb(maxSimBody.length), ...maxSimBody]), // code
   ]);
 }
 
@@ -520,24 +549,48 @@ export function createSimdKernel(
 export class VectorBlock {
   private static readonly shared = new Map<number, VectorBlock>();
   readonly dimension: number;
+  /** Row indexes for `maxSimilarity` (the caller writes them). */
+  readonly picks: Int32Array;
+  /** Per-row weights for `maxSimilarity`, e.g. inverse norms (the caller writes them). */
+  readonly weights: Float64Array;
   private rowCount = 0;
   private readonly rows: Float32Array;
   private readonly pair: ((a: number, base: number, stride: number, row: number) => number) | null;
+  private readonly maxSim:
+    | ((
+        base: number,
+        stride: number,
+        row: number,
+        picks: number,
+        from: number,
+        to: number,
+        inv: number,
+      ) => number)
+    | null;
 
   private constructor(capacity: number, dimension: number) {
     this.dimension = dimension;
     const wasm = dimension % 4 === 0 ? module() : null;
     if (wasm === null) {
       this.rows = new Float32Array(capacity * dimension);
+      this.picks = new Int32Array(capacity);
+      this.weights = new Float64Array(capacity);
       this.pair = null;
+      this.maxSim = null;
       return;
     }
     const instance = new wasmApi!.Instance(wasm, {});
     const memory = instance.exports['memory'] as WasmMemory;
-    const needed = Math.ceil((capacity * dimension * 4) / PAGE) - memory.buffer.byteLength / PAGE;
+    const rowBytes = capacity * dimension * 4;
+    const picksAt = Math.ceil(rowBytes / 16) * 16;
+    const weightsAt = picksAt + Math.ceil((capacity * 4) / 16) * 16;
+    const needed = Math.ceil((weightsAt + capacity * 8) / PAGE) - memory.buffer.byteLength / PAGE;
     if (needed > 0) memory.grow(needed);
     this.rows = new Float32Array(memory.buffer, 0, capacity * dimension);
+    this.picks = new Int32Array(memory.buffer, picksAt, capacity);
+    this.weights = new Float64Array(memory.buffer, weightsAt, capacity);
     this.pair = instance.exports['dot_pair'] as VectorBlock['pair'];
+    this.maxSim = instance.exports['max_sim'] as VectorBlock['maxSim'];
   }
 
   /** The shared block of this dimension, holding `vectors` as rows 0..n-1 (float32). */
@@ -569,5 +622,23 @@ export class VectorBlock {
     const d = this.dimension;
     if (this.pair !== null) return this.pair(i * d * 4, 0, d * 4, j);
     return dotAt(this.rows, i * d, this.rows, j * d, d);
+  }
+
+  /**
+   * The largest `dot(row, pick) · weights[pick]` over pick = picks[from..to), -Infinity for an
+   * empty range: one call however many picks there are.
+   */
+  maxSimilarity(row: number, from: number, to: number): number {
+    const d = this.dimension;
+    if (this.maxSim !== null) {
+      return this.maxSim(0, d * 4, row, this.picks.byteOffset, from, to, this.weights.byteOffset);
+    }
+    let best = Number.NEGATIVE_INFINITY;
+    for (let p = from; p < to; p++) {
+      const pick = this.picks[p]!;
+      const similarity = this.dot(row, pick) * this.weights[pick]!;
+      if (similarity > best) best = similarity;
+    }
+    return best;
   }
 }

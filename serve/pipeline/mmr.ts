@@ -28,9 +28,9 @@ export function mmrSelect(candidates: readonly MmrCandidate[], k: number, lambda
   if (lambda === 1 || take <= 1) return byScore.slice(0, take);
 
   // Relevance rescaled to [0, 1]. A similarity is the dot product of the two vectors times their
-  // inverse norms, each norm computed the first time it is needed. Scratch arrays are reused
-  // across calls: this runs synchronously, once per request.
-  const { relevance, redundancy, bound, compared, inverseNorm, picks } = scratch(n);
+  // inverse norms. Scratch arrays are reused across calls: this runs synchronously, once per
+  // request.
+  const { relevance, redundancy, bound, compared, picks } = scratch(n);
   const vectors: Array<ArrayLike<number>> = new Array(n);
   const top = candidates[byScore[0]!]!.score;
   const span = top - candidates[byScore[n - 1]!]!.score;
@@ -47,10 +47,17 @@ export function mmrSelect(candidates: readonly MmrCandidate[], k: number, lambda
     bound[r] = lambda * relevance[r]! + diversityWeight * (1 + 1e-6);
     redundancy[r] = Number.NEGATIVE_INFINITY;
     compared[r] = 0;
-    inverseNorm[r] = -1;
   }
-  // The vectors as float32 rows in rank order, compared in WebAssembly where the host has it.
+  // The vectors as float32 rows in rank order, compared in WebAssembly where the host has it:
+  // the block holds the picks and every row's inverse norm, so bringing a candidate up to date
+  // against the picks it has not seen yet is one call.
   const block = VectorBlock.load(vectors);
+  const { picks: blockPicks, weights: inverseNorms } = block;
+  for (let r = 0; r < n; r++) {
+    const sum = block.dot(r, r);
+    inverseNorms[r] = sum > 0 ? 1 / Math.sqrt(sum) : 0;
+  }
+  blockPicks[0] = 0;
   picks[0] = 0;
   compared[0] = -1;
   let picked = 1;
@@ -67,16 +74,14 @@ export function mmrSelect(candidates: readonly MmrCandidate[], k: number, lambda
       }
       if (compared[best] === picked) {
         compared[best] = -1;
+        blockPicks[picked] = best;
         picks[picked++] = best;
         break;
       }
-      const vInverse = norm(inverseNorm, block, best);
+      // max over the new picks of cos = dot · (1/|pick|) · (1/|best|); 1/|best| ≥ 0 factors out.
+      const newest = block.maxSimilarity(best, compared[best]!, picked) * inverseNorms[best]!;
       let most = redundancy[best]!;
-      for (let p = compared[best]!; p < picked; p++) {
-        const pick = picks[p]!;
-        const sim = block.dot(best, pick) * vInverse * norm(inverseNorm, block, pick);
-        if (sim > most) most = sim;
-      }
+      if (newest > most) most = newest;
       redundancy[best] = most;
       compared[best] = picked;
       bound[best] = lambda * relevance[best]! - diversityWeight * most;
@@ -87,22 +92,10 @@ export function mmrSelect(candidates: readonly MmrCandidate[], k: number, lambda
   return order;
 }
 
-/** The inverse norm of candidate `r` (0 for a zero vector), computed once per call. */
-function norm(inverseNorm: Float64Array, block: VectorBlock, r: number): number {
-  let inverse = inverseNorm[r]!;
-  if (inverse < 0) {
-    const sum = block.dot(r, r);
-    inverse = sum > 0 ? 1 / Math.sqrt(sum) : 0;
-    inverseNorm[r] = inverse;
-  }
-  return inverse;
-}
-
 interface Scratch {
   relevance: Float64Array;
   redundancy: Float64Array;
   bound: Float64Array;
-  inverseNorm: Float64Array;
   compared: Int32Array;
   picks: Int32Array;
 }
@@ -114,7 +107,6 @@ function allocate(n: number): Scratch {
     relevance: new Float64Array(n),
     redundancy: new Float64Array(n),
     bound: new Float64Array(n),
-    inverseNorm: new Float64Array(n),
     compared: new Int32Array(n),
     picks: new Int32Array(n),
   };

@@ -10,6 +10,11 @@ export class TopK {
   private readonly rows: Int32Array;
   private readonly keys: Float64Array;
   size = 0;
+  /**
+   * The score a new candidate must beat once the heap is full (-Infinity before): a field, kept
+   * current by every change, because the search reads it after every push.
+   */
+  threshold = Number.NEGATIVE_INFINITY;
 
   constructor(capacity: number) {
     this.capacity = capacity;
@@ -36,15 +41,11 @@ export class TopK {
   /** Empties the heap so the instance can be reused by the next query. */
   reset(): void {
     this.size = 0;
+    this.threshold = Number.NEGATIVE_INFINITY;
   }
 
   get full(): boolean {
     return this.size === this.capacity;
-  }
-
-  /** The score a new candidate must beat once the heap is full (-Infinity before). */
-  get threshold(): number {
-    return this.size === this.capacity ? this.scores[0]! : Number.NEGATIVE_INFINITY;
   }
 
   /** Offers a candidate; `key` breaks ties (smaller wins). */
@@ -64,16 +65,19 @@ export class TopK {
       this.scores[i] = score;
       this.rows[i] = row;
       this.keys[i] = key;
+      if (this.size === this.capacity) this.threshold = this.scores[0]!;
       return;
     }
     if (!this.worse(this.scores[0]!, this.keys[0]!, score, key)) return;
     this.siftDownFrom(score, row, key, this.size);
+    this.threshold = this.scores[0]!;
   }
 
   /** The kept (score, row) pairs, best first. Empties the heap. */
   sorted(): Array<{ score: number; row: number }> {
     // Heap-sort in place: popping the worst entry each time fills the output from the back.
     const out: Array<{ score: number; row: number }> = new Array(this.size);
+    this.threshold = Number.NEGATIVE_INFINITY;
     while (this.size > 0) {
       const last = --this.size;
       out[last] = { score: this.scores[0]!, row: this.rows[0]! };
