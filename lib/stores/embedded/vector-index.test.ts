@@ -232,4 +232,33 @@ describe('EmbeddedVectorIndex', () => {
     const [hit] = await index.search({ vector: query, k: 1 });
     expect(hit?.id).toBe(9999);
   });
+
+  it('answers the searches of one turn together, each with its own result or error', async () => {
+    const index = new EmbeddedVectorIndex({ partitions: { minItems: 100 } });
+    await index.start();
+    const random = seededRandom(9);
+    await index.createVersion('v1', 8);
+    const rows = dataset('random', 400, 8, random);
+    await index.upsert(
+      'v1',
+      Array.from({ length: 400 }, (_, i) => ({
+        id: i,
+        vector: rows.vectors.slice(i * 8, i * 8 + 8),
+        payload: rows.payloads[i]!,
+      })),
+    );
+    await index.activateVersion('v1');
+    const queries = Array.from({ length: 6 }, () => gaussianVector(random, 8));
+    const one = async (vector: Float32Array) => (await index.search({ vector, k: 5 })).map((h) => h.id);
+    const alone: number[][] = [];
+    for (const q of queries) alone.push(await one(q));
+    // All issued in the same turn, with a bad request among them.
+    const together = await Promise.allSettled([
+      ...queries.map(one),
+      index.search({ vector: new Float32Array(3), k: 5 }),
+    ]);
+    expect(together.slice(0, 6).map((r) => (r.status === 'fulfilled' ? r.value : r.reason))).toEqual(alone);
+    expect(together[6]!.status).toBe('rejected');
+    expect(String((together[6] as PromiseRejectedResult).reason)).toMatch(/dimension 8/);
+  });
 });
