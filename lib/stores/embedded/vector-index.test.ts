@@ -186,6 +186,23 @@ describe('partitioned search', () => {
   });
 });
 
+/** A started index with `rows` (8 dims) as version v1, activated (partitioned from 100 items). */
+async function activeIndex(rows: TableRows): Promise<EmbeddedVectorIndex> {
+  const index = new EmbeddedVectorIndex({ partitions: { minItems: 100 } });
+  await index.start();
+  await index.createVersion('v1', 8);
+  await index.upsert(
+    'v1',
+    Array.from({ length: rows.ids.length }, (_, i) => ({
+      id: i,
+      vector: rows.vectors.slice(i * 8, i * 8 + 8),
+      payload: rows.payloads[i]!,
+    })),
+  );
+  await index.activateVersion('v1');
+  return index;
+}
+
 describe('EmbeddedVectorIndex', () => {
   it('lets the last activation called win even when an earlier one finishes building later', async () => {
     const index = new EmbeddedVectorIndex({ partitions: { minItems: 100, yieldEveryMs: 0 } });
@@ -211,20 +228,8 @@ describe('EmbeddedVectorIndex', () => {
   });
 
   it('indexes a version on activation and serves upserts made after it', async () => {
-    const index = new EmbeddedVectorIndex({ partitions: { minItems: 100 } });
-    await index.start();
     const random = seededRandom(8);
-    await index.createVersion('v1', 8);
-    const rows = dataset('clustered', 500, 8, random);
-    await index.upsert(
-      'v1',
-      Array.from({ length: 500 }, (_, i) => ({
-        id: i,
-        vector: rows.vectors.slice(i * 8, i * 8 + 8),
-        payload: rows.payloads[i]!,
-      })),
-    );
-    await index.activateVersion('v1');
+    const index = await activeIndex(dataset('clustered', 500, 8, random));
     expect(index.table().partitions).not.toBeNull();
     const query = gaussianVector(random, 8);
     const best = new Float32Array(query.map((x) => x * 100));
@@ -234,20 +239,8 @@ describe('EmbeddedVectorIndex', () => {
   });
 
   it('answers the searches of one turn together, each with its own result or error', async () => {
-    const index = new EmbeddedVectorIndex({ partitions: { minItems: 100 } });
-    await index.start();
     const random = seededRandom(9);
-    await index.createVersion('v1', 8);
-    const rows = dataset('random', 400, 8, random);
-    await index.upsert(
-      'v1',
-      Array.from({ length: 400 }, (_, i) => ({
-        id: i,
-        vector: rows.vectors.slice(i * 8, i * 8 + 8),
-        payload: rows.payloads[i]!,
-      })),
-    );
-    await index.activateVersion('v1');
+    const index = await activeIndex(dataset('random', 400, 8, random));
     const queries = Array.from({ length: 6 }, () => gaussianVector(random, 8));
     const one = async (vector: Float32Array) => (await index.search({ vector, k: 5 })).map((h) => h.id);
     const alone: number[][] = [];
