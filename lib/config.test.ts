@@ -21,13 +21,25 @@ describe('loadConfig', () => {
     expect(config.kafka.brokers).toEqual(['localhost:9092']);
     expect(config.redis.endpoint).toEqual({ host: 'localhost', port: 6379 });
     expect(config.api.port).toBe(8000);
-    expect(config.adapters).toEqual({ featureStore: 'memory', vectorIndex: 'embedded', eventBus: 'memory' });
+    expect(config.adapters).toEqual({
+      featureStore: 'memory',
+      vectorIndex: 'embedded',
+      eventBus: 'memory',
+      batchSearches: true,
+    });
     expect(config.paths).toEqual({
       raw: 'data/raw',
       lake: 'data/lake',
       models: 'data/models',
       checkpoints: 'data/checkpoints',
     });
+  });
+
+  it('batches embedded searches with the in-process feature store unless told otherwise', () => {
+    expect(loadConfig({ FEATURE_STORE: 'redis' }).adapters.batchSearches).toBe(false);
+    expect(loadConfig({ FEATURE_STORE: 'redis', VECTOR_INDEX_BATCH: 'on' }).adapters.batchSearches).toBe(true);
+    expect(loadConfig({ VECTOR_INDEX_BATCH: 'off' }).adapters.batchSearches).toBe(false);
+    expect(() => loadConfig({ VECTOR_INDEX_BATCH: 'sometimes' })).toThrow(/VECTOR_INDEX_BATCH/);
   });
 
   it('reads typed values', () => {

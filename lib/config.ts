@@ -97,6 +97,8 @@ const variables = {
   // Adapters
   FEATURE_STORE: oneOf(['memory', 'redis'], 'memory'),
   VECTOR_INDEX: oneOf(['embedded', 'qdrant'], 'embedded'),
+  /** Embedded index: answer the searches of one event-loop turn together (see docs/stores.md). */
+  VECTOR_INDEX_BATCH: oneOf(['auto', 'on', 'off'], 'auto'),
   EVENT_BUS: oneOf(['memory', 'kafka'], 'memory'),
 
   // Spark
@@ -223,7 +225,15 @@ export function loadConfig(env: Env = process.env) {
   return {
     env: v.NODE_ENV,
     logLevel: v.LOG_LEVEL,
-    adapters: { featureStore: v.FEATURE_STORE, vectorIndex: v.VECTOR_INDEX, eventBus: v.EVENT_BUS },
+    adapters: {
+      featureStore: v.FEATURE_STORE,
+      vectorIndex: v.VECTOR_INDEX,
+      eventBus: v.EVENT_BUS,
+      // auto: batch when the feature store answers in process; with Redis, I/O already splits
+      // requests into stages, and the extra turn cost more than it saved (docs/benchmarks.md).
+      batchSearches:
+        v.VECTOR_INDEX_BATCH === 'on' || (v.VECTOR_INDEX_BATCH === 'auto' && v.FEATURE_STORE === 'memory'),
+    },
     spark: {
       remote: v.SPARK_REMOTE,
       endpoint: hostPort(v.SPARK_REMOTE, 'SPARK_REMOTE', 15002),

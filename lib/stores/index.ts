@@ -62,7 +62,10 @@ export function createVectorIndex(config: Config, logger: Logger): VectorIndex {
   const kind = config.adapters.vectorIndex;
   switch (kind) {
     case 'embedded':
-      return new EmbeddedVectorIndex({ logger: logger.child({ component: 'vector-index' }) });
+      return new EmbeddedVectorIndex({
+        logger: logger.child({ component: 'vector-index' }),
+        batchSearches: config.adapters.batchSearches,
+      });
     case 'qdrant':
       return new QdrantVectorIndex({
         url: config.qdrant.url,

@@ -26,6 +26,8 @@ export interface EmbeddedVectorIndexOptions {
   logger?: Logger;
   /** Tuning of the partition index built for versions of 2,048 items or more. */
   partitions?: PartitionOptions;
+  /** Answer the searches of one event-loop turn together (see `search`). @default true */
+  batchSearches?: boolean;
 }
 
 const MAX_ITEM_ID = 0x7fffffff;
@@ -132,10 +134,12 @@ export class EmbeddedVectorIndex implements VectorIndex {
   private closed = false;
   private readonly logger: Logger | undefined;
   private readonly partitionOptions: PartitionOptions;
+  private readonly batchSearches: boolean;
 
   constructor(options: EmbeddedVectorIndexOptions = {}) {
     this.logger = options.logger;
     this.partitionOptions = options.partitions ?? {};
+    this.batchSearches = options.batchSearches ?? true;
   }
 
   async start(): Promise<void> {
@@ -227,10 +231,18 @@ export class EmbeddedVectorIndex implements VectorIndex {
    * loaded API then runs the searches of all the requests one turn brought in one after another,
    * while the index's cell bounds, axes and scoring code are still in the processor's caches,
    * instead of each between its request's parsing and serialisation. Measured on the serving
-   * benchmark: about a fifth less CPU per request. An idle server waits only for the rest of the
-   * current turn.
+   * benchmark: about a third less CPU per request with the in-process feature store. An idle
+   * server waits only for the rest of the current turn. `batchSearches: false` answers each
+   * search at once (what pays when the requests already wait on a networked feature store).
    */
   search(request: SearchRequest): Promise<SearchHit[]> {
+    if (!this.batchSearches) {
+      try {
+        return Promise.resolve(this.searchNow(request));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     return new Promise((resolve, reject) => {
       this.queued.push({ request, resolve, reject });
       if (this.queued.length === 1) setImmediate(this.runQueued);
