@@ -37,7 +37,9 @@ describe('loadConfig', () => {
 
   it('batches embedded searches with the in-process feature store unless told otherwise', () => {
     expect(loadConfig({ FEATURE_STORE: 'redis' }).adapters.batchSearches).toBe(false);
-    expect(loadConfig({ FEATURE_STORE: 'redis', VECTOR_INDEX_BATCH: 'on' }).adapters.batchSearches).toBe(true);
+    expect(loadConfig({ FEATURE_STORE: 'redis', VECTOR_INDEX_BATCH: 'on' }).adapters.batchSearches).toBe(
+      true,
+    );
     expect(loadConfig({ VECTOR_INDEX_BATCH: 'off' }).adapters.batchSearches).toBe(false);
     expect(() => loadConfig({ VECTOR_INDEX_BATCH: 'sometimes' })).toThrow(/VECTOR_INDEX_BATCH/);
   });
