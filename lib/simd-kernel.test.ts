@@ -98,6 +98,9 @@ describe('VectorBlock', () => {
         const vectors = Array.from({ length: n }, (_, r) => gaussianVector(random, d, r % 4 === 0 ? 1e3 : 1));
         const block = VectorBlock.load(vectors);
         expect(block.count).toBe(n);
+        const norms = block.norms();
+        for (let i = 0; i < n; i++)
+          expect(norms[i]).toBe(Math.sqrt(dotAt(vectors[i]!, 0, vectors[i]!, 0, d)));
         for (let i = 0; i < n; i++) {
           for (let j = 0; j < n; j += 7) {
             expect(Object.is(block.dot(i, j), dotAt(vectors[i]!, 0, vectors[j]!, 0, d))).toBe(true);

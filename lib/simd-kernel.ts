@@ -284,6 +284,21 @@ function module(): WasmModule | null {
 
 const PAGE = 65_536;
 
+/**
+ * A new instance of the module with its memory grown to at least `bytes` (the module declares one
+ * page); take views of `buffer` only after this, since growing replaces the buffer.
+ */
+function instantiate(
+  wasm: WasmModule,
+  bytes: number,
+): { exports: Record<string, unknown>; buffer: ArrayBuffer } {
+  const { exports } = new wasmApi!.Instance(wasm, {});
+  const memory = exports['memory'] as WasmMemory;
+  const needed = Math.ceil(bytes / PAGE) - memory.buffer.byteLength / PAGE;
+  if (needed > 0) memory.grow(needed);
+  return { exports, buffer: memory.buffer };
+}
+
 export interface KernelOptions {
   /** Rows a `score` call takes at most. @default 256 */
   batch?: number;
@@ -400,12 +415,7 @@ export class SimdKernel {
     const suffix = take(rowBounds);
     const words = (n + 31) >>> 5;
     const bitsets = [take(bounds ? words * 4 : 0), take(bounds ? words * 4 : 0)];
-    const instance = new wasmApi!.Instance(wasm, {});
-    // The module declares its own one-page memory; grow it to fit (views are taken after).
-    const own = instance.exports['memory'] as WasmMemory;
-    const needed = Math.ceil(top / PAGE) - own.buffer.byteLength / PAGE;
-    if (needed > 0) own.grow(needed);
-    const heap = own.buffer;
+    const { exports, buffer: heap } = instantiate(wasm, top);
     this.memory = heap;
     const table = new Float32Array(heap, base, n * padded);
     if (padded === dimension) table.set(vectors.subarray(0, n * dimension));
@@ -426,10 +436,10 @@ export class SimdKernel {
     this.gatherState = new Int32Array(heap, state, 2);
     this.rows = new Int32Array(heap, rows, batch);
     this.scores = new Float32Array(heap, out, batch);
-    this.run = instance.exports['score_rows'] as SimdKernel['run'];
-    this.dot = instance.exports['dot_row'] as SimdKernel['dot'];
-    this.dot64 = instance.exports['dot_row64'] as SimdKernel['dot64'];
-    this.gatherRows = instance.exports['gather_rows'] as SimdKernel['gatherRows'];
+    this.run = exports['score_rows'] as SimdKernel['run'];
+    this.dot = exports['dot_row'] as SimdKernel['dot'];
+    this.dot64 = exports['dot_row64'] as SimdKernel['dot64'];
+    this.gatherRows = exports['gather_rows'] as SimdKernel['gatherRows'];
     this.offsets = {
       q,
       q64,
@@ -555,6 +565,7 @@ export class VectorBlock {
   readonly weights: Float64Array;
   private rowCount = 0;
   private readonly rows: Float32Array;
+  private rowNorms = new Float64Array(0);
   private readonly pair: ((a: number, base: number, stride: number, row: number) => number) | null;
   private readonly maxSim:
     | ((
@@ -579,18 +590,15 @@ export class VectorBlock {
       this.maxSim = null;
       return;
     }
-    const instance = new wasmApi!.Instance(wasm, {});
-    const memory = instance.exports['memory'] as WasmMemory;
     const rowBytes = capacity * dimension * 4;
     const picksAt = Math.ceil(rowBytes / 16) * 16;
     const weightsAt = picksAt + Math.ceil((capacity * 4) / 16) * 16;
-    const needed = Math.ceil((weightsAt + capacity * 8) / PAGE) - memory.buffer.byteLength / PAGE;
-    if (needed > 0) memory.grow(needed);
-    this.rows = new Float32Array(memory.buffer, 0, capacity * dimension);
-    this.picks = new Int32Array(memory.buffer, picksAt, capacity);
-    this.weights = new Float64Array(memory.buffer, weightsAt, capacity);
-    this.pair = instance.exports['dot_pair'] as VectorBlock['pair'];
-    this.maxSim = instance.exports['max_sim'] as VectorBlock['maxSim'];
+    const { exports, buffer } = instantiate(wasm, weightsAt + capacity * 8);
+    this.rows = new Float32Array(buffer, 0, capacity * dimension);
+    this.picks = new Int32Array(buffer, picksAt, capacity);
+    this.weights = new Float64Array(buffer, weightsAt, capacity);
+    this.pair = exports['dot_pair'] as VectorBlock['pair'];
+    this.maxSim = exports['max_sim'] as VectorBlock['maxSim'];
   }
 
   /** The shared block of this dimension, holding `vectors` as rows 0..n-1 (float32). */
@@ -615,6 +623,17 @@ export class VectorBlock {
   /** Rows loaded by the last `load`. */
   get count(): number {
     return this.rowCount;
+  }
+
+  /**
+   * |row| of every loaded row, as `Math.sqrt(dot(r, r))` (scratch of the block: valid until the
+   * next `load`).
+   */
+  norms(): Float64Array {
+    if (this.rowNorms.length < this.rowCount)
+      this.rowNorms = new Float64Array(this.rows.length / this.dimension);
+    for (let r = 0; r < this.rowCount; r++) this.rowNorms[r] = Math.sqrt(this.dot(r, r));
+    return this.rowNorms;
   }
 
   /** Inner product of rows i and j, summed like `dotAt`. */

@@ -11,8 +11,7 @@ export function intraListDiversity(vectors: ReadonlyArray<ArrayLike<number>>): n
   const n = vectors.length;
   if (n < 2) return undefined;
   const block = VectorBlock.load(vectors);
-  const norms = new Float64Array(n);
-  for (let i = 0; i < n; i++) norms[i] = Math.sqrt(block.dot(i, i));
+  const norms = block.norms();
   let sum = 0;
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {

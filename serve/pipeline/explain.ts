@@ -51,8 +51,7 @@ export function explainItems(
   const n = itemVectors.length;
   if (distinct.length === 0 || n === 0) return itemVectors.map(() => []);
   const block = VectorBlock.load([...itemVectors, ...distinct.map((p) => p.vector)]);
-  const norms = new Float64Array(block.count);
-  for (let r = 0; r < block.count; r++) norms[r] = Math.sqrt(block.dot(r, r));
+  const norms = block.norms();
   return itemVectors.map((_, i) => {
     const scored: Array<{ purchase: PurchasedItem; similarity: number }> = [];
     for (let j = 0; j < distinct.length; j++) {

@@ -53,10 +53,8 @@ export function mmrSelect(candidates: readonly MmrCandidate[], k: number, lambda
   // against the picks it has not seen yet is one call.
   const block = VectorBlock.load(vectors);
   const { picks: blockPicks, weights: inverseNorms } = block;
-  for (let r = 0; r < n; r++) {
-    const sum = block.dot(r, r);
-    inverseNorms[r] = sum > 0 ? 1 / Math.sqrt(sum) : 0;
-  }
+  const norms = block.norms();
+  for (let r = 0; r < n; r++) inverseNorms[r] = norms[r]! > 0 ? 1 / norms[r]! : 0;
   blockPicks[0] = 0;
   picks[0] = 0;
   compared[0] = -1;
