@@ -28,8 +28,7 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { registerProfileRoutes } from './routes/profile.ts';
 import { registerRecommendRoutes } from './routes/recommend.ts';
 import { registerSimilarRoutes } from './routes/similar.ts';
-import { Recommender } from './services/recommendations.ts';
-import { TrendingCache } from './services/trending-cache.ts';
+import { createRecommender } from './services/recommendations.ts';
 import { validationHook } from './validation.ts';
 
 /** Names the ports carry in dependency errors and problem responses. */
@@ -58,7 +57,6 @@ export function createApp(deps: AppDeps) {
   const eventBus = withDeadlines(deps.eventBus, DEPENDENCY.eventBus, options.storeTimeoutMs, {
     publish: options.publishTimeoutMs,
   });
-  const trending = new TrendingCache({ featureStore, vectorIndex, ttlMs: options.trendingTtlMs, logger });
   const ctx: ServeContext = {
     featureStore,
     vectorIndex,
@@ -68,15 +66,7 @@ export function createApp(deps: AppDeps) {
     options,
     now: deps.now,
     newEventId: deps.newEventId,
-    recommender: new Recommender({
-      featureStore,
-      vectorIndex,
-      trending,
-      metrics,
-      logger,
-      oversampling: options.oversampling,
-      explainHistory: options.explainHistory,
-    }),
+    recommender: createRecommender({ featureStore, vectorIndex, metrics, logger, serve: options }),
   };
 
   const app = new OpenAPIHono({ defaultHook: validationHook() });

@@ -4,6 +4,7 @@
  */
 import { createRoute, type z } from '@hono/zod-openapi';
 import type { App, ServeContext } from '../context.ts';
+import type { ServeOptions } from '../deps.ts';
 import { jsonResponse } from '../json.ts';
 import { customerIdParams, recommendQuery, recommendResponse, userIdxParams } from '../schemas.ts';
 import type { RecommendRequest } from '../services/recommendations.ts';
@@ -42,8 +43,13 @@ const byCustomer = createRoute({
   responses,
 });
 
-function toRequest(
-  ctx: ServeContext,
+/**
+ * The pipeline request for validated query parameters: what `GET /recommend` asks the
+ * recommender. The offline evaluation builds its requests with this function too, so what it
+ * scores is what the API serves.
+ */
+export function recommendRequest(
+  options: Pick<ServeOptions, 'excludePurchased'>,
   userIdx: number | null,
   query: z.output<typeof recommendQuery>,
 ): RecommendRequest {
@@ -54,7 +60,7 @@ function toRequest(
     explain: query.explain,
     explainTopK: query.explain_top_k,
     diversityLambda: query.diversity_lambda,
-    excludePurchased: query.exclude_purchased ?? ctx.options.excludePurchased,
+    excludePurchased: query.exclude_purchased ?? options.excludePurchased,
   };
 }
 
@@ -64,7 +70,9 @@ export function registerRecommendRoutes(app: App, ctx: ServeContext): void {
     byIndex,
     async (c) => {
       const { user_idx } = c.req.valid('param');
-      const result = await ctx.recommender.recommend(toRequest(ctx, user_idx, c.req.valid('query')));
+      const result = await ctx.recommender.recommend(
+        recommendRequest(ctx.options, user_idx, c.req.valid('query')),
+      );
       return jsonResponse(c, result, 200);
     },
     hook as never,
@@ -74,7 +82,9 @@ export function registerRecommendRoutes(app: App, ctx: ServeContext): void {
     async (c) => {
       const { customer_id } = c.req.valid('param');
       const userIdx = await ctx.featureStore.userIdxOf(customer_id);
-      const result = await ctx.recommender.recommend(toRequest(ctx, userIdx, c.req.valid('query')));
+      const result = await ctx.recommender.recommend(
+        recommendRequest(ctx.options, userIdx, c.req.valid('query')),
+      );
       return jsonResponse(c, result, 200);
     },
     hook as never,

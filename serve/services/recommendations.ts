@@ -23,6 +23,7 @@ import { tracer, withSpan } from '../../lib/observability/tracing.ts';
 import type { FeatureStore } from '../../lib/stores/feature-store.ts';
 import type { ItemMetadata, Purchase, TrendingScope } from '../../lib/stores/types.ts';
 import type { SearchHit, VectorIndex } from '../../lib/stores/vector-index.ts';
+import type { ServeOptions } from '../deps.ts';
 import { intraListDiversity } from '../pipeline/diversity.ts';
 import { type Explanation, explainItems, type PurchasedItem } from '../pipeline/explain.ts';
 import {
@@ -35,7 +36,7 @@ import { mmrSelect } from '../pipeline/mmr.ts';
 import { interleave, trendingScore } from '../pipeline/trending.ts';
 import { noModel } from '../problem.ts';
 import type { FALLBACK_REASONS } from '../schemas.ts';
-import { GLOBAL_SCOPE, type TrendingCache } from './trending-cache.ts';
+import { GLOBAL_SCOPE, TrendingCache } from './trending-cache.ts';
 
 export type FallbackReason = (typeof FALLBACK_REASONS)[number];
 
@@ -76,6 +77,29 @@ export interface RecommenderDeps {
 }
 
 const NONE: readonly never[] = Object.freeze([]);
+
+/**
+ * The recommender over a pair of stores with its trending cache, as the API builds it; the
+ * offline evaluation builds its own with this function over the in-process stores.
+ */
+export function createRecommender(options: {
+  featureStore: FeatureStore;
+  vectorIndex: VectorIndex;
+  metrics: Metrics;
+  logger?: Logger;
+  serve: Pick<ServeOptions, 'oversampling' | 'explainHistory' | 'trendingTtlMs'>;
+}): Recommender {
+  const { featureStore, vectorIndex, metrics, logger, serve } = options;
+  return new Recommender({
+    featureStore,
+    vectorIndex,
+    trending: new TrendingCache({ featureStore, vectorIndex, ttlMs: serve.trendingTtlMs, logger }),
+    metrics,
+    logger,
+    oversampling: serve.oversampling,
+    explainHistory: serve.explainHistory,
+  });
+}
 
 export class Recommender {
   constructor(private readonly deps: RecommenderDeps) {}
