@@ -17,7 +17,12 @@ import { createLogger } from '../lib/observability/logger.ts';
 import { SparkSession } from '../lib/spark-connect/index.ts';
 import { BundleReader, listBundles } from '../lib/stores/bundle.ts';
 import { createFeatureStore, createVectorIndex, type FeatureStore } from '../lib/stores/index.ts';
+import { createContext } from './context.ts';
+import { testUsers, writeEvaluationBundle } from './evaluate.ts';
 import { lakeTables } from './lake.ts';
+import { addDays, readSplit } from './preprocess.ts';
+import { computeTrending } from './trending.ts';
+import { readVersion } from './versions.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'batch-e2e-'));
 const prefix = `batch-e2e-${process.pid}-${Date.now()}:`;
@@ -38,9 +43,13 @@ const env: Record<string, string> = {
 const config = loadConfig({ ...process.env, ...env });
 const lake = lakeTables(env['LAKE_ROOT']!);
 
-function runBatch(args: string[] = []): Promise<{ code: number | null; output: string }> {
+function runBatch(args: string[] = []) {
+  return runCommand('batch', args);
+}
+
+function runCommand(script: string, args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', 'batch', '--', ...args], {
+    const child = spawn('npm', ['run', '--silent', script, '--', ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -54,6 +63,10 @@ function runBatch(args: string[] = []): Promise<{ code: number | null; output: s
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, output }));
   });
+}
+
+function runEvaluate(args: string[]) {
+  return runCommand('evaluate', args);
 }
 
 async function idMap(spark: SparkSession, location: string, key: string, idx: string) {
@@ -106,7 +119,16 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
     for (const step of ['csv-to-delta', 'preprocess', 'train-als', 'evaluate', 'trending', 'load']) {
       expect(output).toMatch(new RegExp(`\\n${step}\\s+done`));
     }
-    expect(output).toMatch(/als\s+true\s+0\.\d{4}/); // the printed metrics table
+    // The served-pipeline tables: hold-out per policy and segment, prequential static → online.
+    expect(output).toMatch(
+      /served pipeline, hold-out: test \S+ batch state .*; users all \d+ \/ warm \d+ \/ cold \d+/,
+    );
+    for (const policy of ['default', 'no_exclusion', 'relevance', 'trending']) {
+      expect(output).toMatch(new RegExp(`\\n${policy}\\s+0\\.\\d{4}\\s+0\\.\\d{4}\\s+(0\\.\\d{4}|-)`));
+    }
+    expect(output).toMatch(/served pipeline, prequential: stream \S+ replayed through the updater/);
+    expect(output).toMatch(/\ndefault\s+0\.\d{4} → 0\.\d{4}/);
+    expect(output).toMatch(/replay: \d+ events of \d+ users, \d+ applied/);
 
     const versions = await listBundles(env['MODELS_DIR']!);
     expect(versions).toHaveLength(1);
@@ -116,7 +138,8 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
 
     const bundle = await BundleReader.open(join(env['MODELS_DIR']!, firstVersion));
     expect(bundle.info.rank).toBe(8);
-    expect(bundle.info.metrics?.['als_map_at_12']).toBeGreaterThanOrEqual(0);
+    expect(bundle.info.metrics?.['holdout_default_map_at_12']).toBeGreaterThanOrEqual(0);
+    expect(bundle.info.metrics?.['prequential_online_default_map_at_12']).toBeGreaterThanOrEqual(0);
 
     // Every item vector and payload of the version, as Spark computed them, is in the bundle.
     const factors = await spark.read.format('delta').load(lake.gold.itemFactors(firstVersion)).collect();
@@ -205,6 +228,74 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
     expect(code, output).toBe(1);
     expect(output).toContain('step evaluate failed: quality gate failed');
     expect(await store.activeVersion()).toBe(firstVersion);
+  });
+
+  it('evaluates again without retraining: another protocol and an extra policy, earlier rows kept', async () => {
+    expect(firstVersion).not.toBe('');
+    const { code, output } = await runEvaluate([
+      '--protocol',
+      'prequential',
+      '--policy',
+      'lambda05=diversity_lambda=0.5',
+    ]);
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/\nlambda05\s+0\.\d{4} → 0\.\d{4}/);
+    expect(output).not.toContain('served pipeline, hold-out');
+    const rows = await spark.read
+      .format('delta')
+      .load(lake.gold.metrics)
+      .where(`version = '${firstVersion}'`)
+      .collect();
+    const keys = new Set(rows.map((r) => `${r['protocol']}/${r['variant']}/${r['policy']}/${r['segment']}`));
+    expect(keys.has('holdout/static/default/all')).toBe(true); // from the batch run, kept
+    expect(keys.has('prequential/online/lambda05/warm')).toBe(true);
+    expect(keys.has('holdout/static/lambda05/all')).toBe(false);
+
+    const bad = await runEvaluate(['--policy', 'x=diversity_lambda=7']);
+    expect(bad.code).toBe(2);
+    expect(bad.output).toMatch(/policy x .*diversity_lambda/);
+  });
+
+  it('the evaluated state holds nothing of the test days', async () => {
+    expect(firstVersion).not.toBe('');
+    const ctx = createContext(
+      config,
+      spark,
+      createLogger({ level: 'warn' }),
+      {},
+      { note: () => {}, print: () => {} },
+    );
+    const split = await readSplit(ctx);
+    const record = await readVersion(ctx, firstVersion);
+    const users = testUsers(ctx, { from: addDays(split.trainEnd, 1), to: split.lastDay }, 0);
+    const modelsDir = join(root, 'evaluation-check');
+    const dir = await writeEvaluationBundle(ctx, {
+      modelsDir,
+      version: firstVersion,
+      rank: record.rank,
+      createdAt: record.created_at,
+      through: split.trainEnd,
+      users,
+    });
+    const bundle = await BundleReader.open(dir);
+    const testBuyers = new Set((await users.collect()).map((r) => Number(r['user_idx'])));
+    const lastTrain = `${split.trainEnd}T00:00:00.000Z`;
+    let profiles = 0;
+    for await (const seeds of bundle.profiles()) {
+      for (const seed of seeds) {
+        profiles++;
+        expect(testBuyers.has(seed.userIdx)).toBe(true);
+        for (const p of seed.recent) expect(p.ts <= lastTrain).toBe(true);
+        expect(seed.counters.last_purchase_at! <= lastTrain).toBe(true);
+      }
+    }
+    expect(profiles).toBeGreaterThan(0);
+    // The served trending lists count the test days; the evaluated ones stop at the training end.
+    const trending = await bundle.trending();
+    expect(trending).toEqual(await computeTrending(ctx, firstVersion, split.trainEnd));
+    const served = await computeTrending(ctx, firstVersion, split.lastDay);
+    expect(trending.global).not.toEqual(served.global);
+    rmSync(modelsDir, { recursive: true, force: true });
   });
 
   it('a second run over grown input keeps every id and numbers new ones after them', async () => {

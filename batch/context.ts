@@ -7,6 +7,7 @@ import type { Config } from '../lib/config.ts';
 import { AppError } from '../lib/errors.ts';
 import type { Logger } from '../lib/observability/logger.ts';
 import type { SparkSession } from '../lib/spark-connect/index.ts';
+import type { ServingPolicy } from './evaluation/policies.ts';
 import { type LakeTables, lakeTables, resolveLocation } from './lake.ts';
 
 export const STEP_NAMES = [
@@ -22,8 +23,12 @@ export type StepName = (typeof STEP_NAMES)[number];
 export interface BatchOptions {
   /** Model version the steps after `train-als` work on (default: the newest trained one). */
   version?: string;
-  /** Quality gate: fail `evaluate` when ALS MAP@12 < ratio × trending MAP@12. */
+  /** Quality gate: fail `evaluate` when the served default's MAP@12 < ratio × trending's. */
   minMapRatio?: number;
+  /** `holdout`, `prequential` or `both` (default EVAL_PROTOCOL). */
+  protocol?: string;
+  /** Serving policies `evaluate` scores beside the standard ones. */
+  policies?: ServingPolicy[];
 }
 
 export interface BatchPaths {

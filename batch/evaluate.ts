@@ -1,211 +1,505 @@
 /**
- * Step `evaluate`: offline quality of a model version on the hold-out period, against the
- * trending baseline (the most-bought items of the last TRENDING_DAYS of the training period).
+ * Step `evaluate`: the quality of what the API serves, measured by asking it.
  *
- * Users: those who bought something in the hold-out and have a user vector (ALS cannot score the
- * others; their count is reported), sampled deterministically down to EVAL_MAX_USERS. Spark
- * computes each user's ranked ALS list (`recommendForUserSubset`); the metrics are computed here
- * (metrics.ts), both as ranked and with the user's training purchases excluded. Results go to
- * the `gold/metrics` table (replacing earlier rows of the version) and the summary.
+ * The model version's outputs are written to an evaluation bundle that holds only what was known
+ * at the end of the training period (user vectors, histories and profile counters up to the last
+ * training day, trending lists of the TRENDING_DAYS before it), for the evaluated users. The
+ * bundle is published into in-process stores by the serving loader, and every evaluated user is
+ * asked through the API's own `Recommender` once per serving policy (policies.ts) — users without
+ * a vector included, answered by the trending fallback as the API answers them. No second
+ * ranking implementation.
  *
- * Quality gate (`--min-map-ratio R`): fails the step when ALS MAP@12 < R × trending MAP@12, in
- * the variant serving uses (EXCLUDE_PURCHASED).
+ * Protocols (EVAL_PROTOCOL, `--protocol`; docs/batch.md):
+ * - `holdout`: test on the HOLDOUT_DAYS after the training period.
+ * - `prequential`: the first EVAL_STREAM_DAYS of the hold-out are a stream window, the rest the
+ *   test days. `static` asks the batch state; `online` first replays the window's purchases (and
+ *   archived clicks and add-to-carts) through the online updater (replay.ts), as the live system
+ *   would have applied them, then asks.
+ *
+ * Metrics (metrics.ts): MAP@12 (Kaggle), Recall@12, NDCG@12, coverage, over all test users, warm
+ * users (a vector in the batch state) and cold users; the prequential tables add `streamed` (cold
+ * users with events in the stream window). Users are the test days' buyers, a stable sample above
+ * EVAL_MAX_USERS. Rows go to `gold/metrics`, replacing the version's earlier rows of the same
+ * protocol.
+ *
+ * Quality gate (`--min-map-ratio R`): fails when the served default's MAP@12 (hold-out, all users)
+ * is below R × that of the trending policy.
  */
-import { ALSModel, col, type DataFrame, expr, functions as F, lit } from '../lib/spark-connect/index.ts';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ValidationError } from '../lib/errors.ts';
+import { col, type DataFrame, functions as F, lit } from '../lib/spark-connect/index.ts';
+import { serveOptionsFromConfig } from '../serve/deps.ts';
 import { type BatchContext, BatchError, type BatchStep, type StepResult } from './context.ts';
-import { type RankingMetrics, rankingMetrics, topKExcluding, type UserLists } from './metrics.ts';
-import { addDays, readSplit } from './preprocess.ts';
+import { K, policySet, type ServingPolicy } from './evaluation/policies.ts';
+import { type ReplayEvent, replayThroughUpdater } from './evaluation/replay.ts';
+import { type EvaluationUser, type PolicyMetrics, scorePolicies } from './evaluation/served.ts';
+import { openEvaluationStores } from './evaluation/stores.ts';
+import { writeBundle } from './load.ts';
+import { addDays, archivedEvents, readSplit } from './preprocess.ts';
 import { delta, deltaIfExists, sqlString } from './spark.ts';
+import { computeTrending } from './trending.ts';
 import { currentVersion } from './versions.ts';
 
-export const K = 12;
-/**
- * Extra candidates fetched per user so that K remain after excluding training purchases. Users
- * who bought more distinct items than this may end up with fewer than K (rare; documented).
- */
-export const EXCLUSION_HEADROOM = 200;
+export { K };
+
+export const EVAL_PROTOCOLS = ['holdout', 'prequential'] as const;
+export type EvalProtocol = (typeof EVAL_PROTOCOLS)[number];
+export type EvalVariant = 'static' | 'online';
 
 export interface MetricRow {
   version: string;
-  model: 'als' | 'trending';
-  exclude_purchased: boolean;
+  protocol: EvalProtocol;
+  variant: EvalVariant;
+  policy: string;
+  query: string;
+  segment: string;
   map_at_12: number;
   recall_at_12: number;
   ndcg_at_12: number;
   coverage: number;
+  trending_share: number;
   users: number;
+  test_from: string;
+  test_to: string;
   evaluated_at: string;
 }
 
 const METRICS_DDL =
-  'version STRING, model STRING, exclude_purchased BOOLEAN, map_at_12 DOUBLE, recall_at_12 DOUBLE, ' +
-  'ndcg_at_12 DOUBLE, coverage DOUBLE, users BIGINT, evaluated_at STRING';
+  'version STRING, protocol STRING, variant STRING, policy STRING, query STRING, segment STRING, ' +
+  'map_at_12 DOUBLE, recall_at_12 DOUBLE, ndcg_at_12 DOUBLE, coverage DOUBLE, trending_share DOUBLE, ' +
+  'users BIGINT, test_from STRING, test_to STRING, evaluated_at STRING';
 
-/** Hold-out users with a vector, sampled by a stable hash when there are more than `max`. */
-export function evaluationUsers(ctx: BatchContext, version: string, max: number): DataFrame {
-  const withVector = delta(ctx.spark, ctx.lake.silver.holdout)
-    .select('user_idx')
-    .distinct()
-    .join(delta(ctx.spark, ctx.lake.gold.userFactors(version)).select('user_idx'), 'user_idx', 'semi');
-  if (max <= 0) return withVector;
-  return withVector.orderBy(F.hash(col('user_idx'), lit(ctx.config.model.seed)), col('user_idx')).limit(max);
+/** Days of one protocol: the stream window (prequential) and the test days, both inclusive. */
+export interface EvalWindow {
+  protocol: EvalProtocol;
+  stream?: { from: string; to: string };
+  test: { from: string; to: string };
 }
 
-interface EvalRow {
-  user_idx: number;
-  recs: number[];
-  bought: number[] | null;
-  actual: number[];
-}
-
-async function run(ctx: BatchContext): Promise<StepResult> {
-  const { spark, lake, config } = ctx;
-  const record = await currentVersion(ctx);
-  const version = record.version;
-  const split = await readSplit(ctx);
-  if (split.holdoutDays === 0) {
-    return { rows: 0, summary: 'skipped: no hold-out period (HOLDOUT_DAYS=0)' };
-  }
-
-  const holdoutUsers = await delta(spark, lake.silver.holdout).select('user_idx').distinct().count();
-  const users = evaluationUsers(ctx, version, config.batch.evalMaxUsers);
-  // Training purchases (not clicks) per user: what "exclude already-purchased" removes.
-  const bought = delta(spark, lake.silver.interactions)
-    .where(col('purchases').gt(0))
-    .groupBy('user_idx')
-    .agg(F.collect_set('item_idx').alias('bought'));
-  const actual = delta(spark, lake.silver.holdout)
-    .groupBy('user_idx')
-    .agg(F.collect_set('item_idx').alias('actual'));
-
-  ctx.note(`ranking items for hold-out users with ALS (${version})`);
-  const model = await ALSModel.load(spark, lake.gold.sparkModel(version));
-  let rows: EvalRow[];
-  try {
-    const recs = model
-      .recommendForUserSubset(users, K + EXCLUSION_HEADROOM)
-      .select(col('user_idx'), expr('transform(recommendations, r -> r.item_idx)').alias('recs'));
-    rows = await recs
-      .join(actual, 'user_idx')
-      .join(bought, 'user_idx', 'left')
-      .select('user_idx', 'recs', 'bought', 'actual')
-      .collect<EvalRow & Record<string, unknown>>();
-  } finally {
-    await model.dispose();
-  }
-  if (rows.length === 0) throw new BatchError('no hold-out user has a user vector; nothing to evaluate');
-
-  // Trending baseline, from the training period only.
-  const trendingFrom = addDays(split.trainEnd, -config.model.trendingDays);
-  const trending = (
-    await delta(spark, lake.silver.purchases)
-      .where(
-        col('t_dat')
-          .gt(expr(`DATE ${sqlString(trendingFrom)}`))
-          .and(col('t_dat').leq(expr(`DATE ${sqlString(split.trainEnd)}`))),
-      )
-      .groupBy('item_idx')
-      .agg(F.count().alias('n'))
-      .orderBy(col('n').desc(), col('item_idx').asc())
-      .limit(K + EXCLUSION_HEADROOM)
-      .collect()
-  ).map((r) => Number(r['item_idx']));
-  const catalogue = await delta(spark, lake.silver.items).count();
-
-  const lists = (ranked: (row: EvalRow) => readonly number[], exclude: boolean): UserLists[] =>
-    rows.map((row) => ({
-      recommended: exclude
-        ? topKExcluding(ranked(row), new Set(row.bought ?? []), K)
-        : ranked(row).slice(0, K),
-      actual: row.actual,
-    }));
-  const evaluatedAt = new Date().toISOString();
-  const results: MetricRow[] = [];
-  for (const model of ['als', 'trending'] as const) {
-    for (const exclude of [false, true]) {
-      const ranked = model === 'als' ? (row: EvalRow) => row.recs : () => trending;
-      const m = rankingMetrics(lists(ranked, exclude), K, catalogue);
-      results.push(metricRow(version, model, exclude, m, evaluatedAt));
+/** The protocols' windows for a split, or why one cannot run. */
+export function evaluationWindows(
+  split: { trainEnd: string; lastDay: string; holdoutDays: number },
+  protocols: readonly EvalProtocol[],
+  streamDays: number,
+): { windows: EvalWindow[]; skipped: string[] } {
+  const windows: EvalWindow[] = [];
+  const skipped: string[] = [];
+  const firstTest = addDays(split.trainEnd, 1);
+  for (const protocol of protocols) {
+    if (protocol === 'holdout') {
+      windows.push({ protocol, test: { from: firstTest, to: split.lastDay } });
+    } else if (streamDays >= split.holdoutDays) {
+      skipped.push(
+        `prequential needs EVAL_STREAM_DAYS (${streamDays}) < HOLDOUT_DAYS (${split.holdoutDays}) to leave test days`,
+      );
+    } else {
+      windows.push({
+        protocol,
+        stream: { from: firstTest, to: addDays(split.trainEnd, streamDays) },
+        test: { from: addDays(split.trainEnd, streamDays + 1), to: split.lastDay },
+      });
     }
   }
+  return { windows, skipped };
+}
 
-  const df = await spark.createDataFrame(results, METRICS_DDL);
-  await df.write
-    .format('delta')
-    .mode('overwrite')
-    .option('replaceWhere', `version = ${sqlString(version)}`)
-    .save(lake.gold.metrics);
+const dayRange = (column: string, range: { from: string; to: string }) =>
+  col(column)
+    .geq(F.to_date(lit(range.from)))
+    .and(col(column).leq(F.to_date(lit(range.to))));
 
-  ctx.print(metricsTable(results));
+/** The buyers of the test days, sampled by a stable hash when there are more than `max`. */
+export function testUsers(ctx: BatchContext, test: { from: string; to: string }, max: number): DataFrame {
+  const buyers = delta(ctx.spark, ctx.lake.silver.purchases)
+    .where(dayRange('t_dat', test))
+    .select('user_idx')
+    .distinct();
+  if (max <= 0) return buyers;
+  return buyers.orderBy(F.hash(col('user_idx'), lit(ctx.config.model.seed)), col('user_idx')).limit(max);
+}
 
-  const served = config.api.excludePurchased;
-  const als = results.find((r) => r.model === 'als' && r.exclude_purchased === served)!;
-  const base = results.find((r) => r.model === 'trending' && r.exclude_purchased === served)!;
-  const ratio = base.map_at_12 > 0 ? als.map_at_12 / base.map_at_12 : Number.POSITIVE_INFINITY;
-  const shownRatio = Number.isFinite(ratio) ? `×${ratio.toFixed(2)}` : 'baseline 0';
-  const summary =
-    `${rows.length} of ${holdoutUsers} hold-out users; MAP@12 ALS ${als.map_at_12.toFixed(4)} vs trending ` +
-    `${base.map_at_12.toFixed(4)} (${shownRatio}, exclude_purchased=${served})`;
-  const gate = ctx.options.minMapRatio;
-  if (gate !== undefined && ratio < gate) {
-    throw new BatchError(
-      `quality gate failed: ALS MAP@12 ${als.map_at_12.toFixed(4)} is ×${ratio.toFixed(2)} of the trending ` +
-        `baseline ${base.map_at_12.toFixed(4)}; --min-map-ratio asks for ×${gate}`,
+/** Each sampled user's distinct test-day purchases. */
+async function truths(
+  ctx: BatchContext,
+  test: { from: string; to: string },
+  users: DataFrame,
+): Promise<Map<number, number[]>> {
+  const rows = await delta(ctx.spark, ctx.lake.silver.purchases)
+    .where(dayRange('t_dat', test))
+    .join(users, 'user_idx', 'semi')
+    .groupBy('user_idx')
+    .agg(F.collect_set('item_idx').alias('actual'))
+    .collect();
+  return new Map(rows.map((r) => [Number(r['user_idx']), (r['actual'] as number[]).map(Number)]));
+}
+
+/** The stream window's events of `users`, oldest first (purchases of a day before its clicks). */
+async function streamEvents(
+  ctx: BatchContext,
+  window: { from: string; to: string },
+  users: DataFrame,
+): Promise<ReplayEvent[]> {
+  const purchases = delta(ctx.spark, ctx.lake.silver.purchases)
+    .where(dayRange('t_dat', window))
+    .select(
+      col('user_idx'),
+      col('item_idx'),
+      lit('purchase').alias('event_type'),
+      F.to_timestamp(col('t_dat')).alias('ts'),
+      lit(0).alias('kind'),
     );
+  const archived = await archivedEvents(ctx);
+  const others = archived
+    ?.where(col('event_type').isin('click', 'add_to_cart'))
+    .where(dayRange('t_dat', window))
+    .select(col('user_idx'), col('item_idx'), col('event_type'), col('ts'), lit(1).alias('kind'));
+  const all = (others ? purchases.union(others) : purchases).join(users, 'user_idx', 'semi');
+  const rows = await all
+    .orderBy(col('user_idx'), col('ts'), col('kind'), col('item_idx'))
+    .select('user_idx', 'item_idx', 'event_type', 'ts')
+    .collect();
+  return rows.map((r) => ({
+    userIdx: Number(r['user_idx']),
+    itemIdx: Number(r['item_idx']),
+    eventType: r['event_type'] as ReplayEvent['eventType'],
+    ts: (r['ts'] as Date).toISOString(),
+  }));
+}
+
+/**
+ * The batch state at the end of `through` (the last training day) as a model bundle: the
+ * version's vectors, the histories and profile counters of purchases up to that day, and the
+ * trending lists of the TRENDING_DAYS before it — for `users` only. Nothing of a later day.
+ */
+export async function writeEvaluationBundle(
+  ctx: BatchContext,
+  target: {
+    modelsDir: string;
+    version: string;
+    rank: number;
+    createdAt: string;
+    through: string;
+    users: DataFrame;
+  },
+): Promise<string> {
+  const trending = await computeTrending(ctx, target.version, target.through);
+  return writeBundle(ctx, { ...target, trending }, { through: target.through, users: target.users });
+}
+
+export interface EvaluationResult {
+  rows: MetricRow[];
+  /** Replay counters of the prequential protocol. */
+  replay?: { events: number; applied: number; deadLettered: number; users: number };
+  windows: EvalWindow[];
+  users: Record<EvalProtocol, number>;
+}
+
+/**
+ * Evaluates `version` under the given protocols and policies. Writes nothing to the lake (the
+ * step does); the evaluation bundle lives under STAGING_DIR while it runs.
+ */
+export async function evaluateServed(
+  ctx: BatchContext,
+  options: {
+    version: string;
+    rank: number;
+    createdAt: string;
+    protocols: readonly EvalProtocol[];
+    policies: readonly ServingPolicy[];
+  },
+): Promise<EvaluationResult & { skipped: string[] }> {
+  const { config, spark, lake } = ctx;
+  const { version } = options;
+  const split = await readSplit(ctx);
+  const { windows, skipped } = evaluationWindows(split, options.protocols, config.batch.evalStreamDays);
+  const serve = serveOptionsFromConfig(config);
+  const catalogue = await delta(spark, lake.silver.items).count();
+  const sampled = new Map(
+    windows.map((w) => [w.protocol, testUsers(ctx, w.test, config.batch.evalMaxUsers)] as const),
+  );
+  const union = [...sampled.values()].reduce((a, b) => a.union(b)).distinct();
+
+  // The evaluation bundle: the batch state at the end of the training period, evaluated users only.
+  ctx.note(`evaluation bundle: state at ${split.trainEnd}`);
+  const modelsDir = join(ctx.paths.staging, 'evaluation', `${version}-${process.pid}`);
+  await rm(modelsDir, { recursive: true, force: true });
+  await mkdir(modelsDir, { recursive: true });
+  const evaluatedAt = new Date().toISOString();
+  const rows: MetricRow[] = [];
+  const users: Record<EvalProtocol, number> = { holdout: 0, prequential: 0 };
+  let replay: EvaluationResult['replay'];
+  try {
+    const usersTable = join(ctx.paths.staging, 'evaluation', `${version}-${process.pid}-users`);
+    // Materialised once: the sample is used by several reads and must be the same in each.
+    await union.write.format('delta').mode('overwrite').save(usersTable);
+    const evaluated = delta(spark, usersTable);
+    const bundleDir = await writeEvaluationBundle(ctx, {
+      modelsDir,
+      version,
+      rank: options.rank,
+      createdAt: options.createdAt,
+      through: split.trainEnd,
+      users: evaluated,
+    });
+    const stores = await openEvaluationStores({ bundleDir, serve, logger: ctx.logger });
+    try {
+      const hasVector = async (u: number) => (await stores.featureStore.getUserVector(version, u)) !== null;
+      const plans: Array<{ window: EvalWindow; users: EvaluationUser[]; events: ReplayEvent[] }> = [];
+      for (const window of windows) {
+        const sample = sampled.get(window.protocol)!.join(evaluated, 'user_idx', 'semi');
+        const actual = await truths(ctx, window.test, sample);
+        const events = window.stream ? await streamEvents(ctx, window.stream, sample) : [];
+        const streamed = new Set(events.map((e) => e.userIdx));
+        const list: EvaluationUser[] = [];
+        for (const [userIdx, items] of [...actual].sort((a, b) => a[0] - b[0])) {
+          const warm = await hasVector(userIdx);
+          const segments = warm ? ['warm'] : ['cold'];
+          if (!warm && window.stream && streamed.has(userIdx)) segments.push('streamed');
+          list.push({ userIdx, actual: items, segments });
+        }
+        users[window.protocol] = list.length;
+        plans.push({ window, users: list, events });
+      }
+      const score = async (plan: (typeof plans)[number], variant: EvalVariant) => {
+        const { window } = plan;
+        const label = `${window.protocol}${window.stream ? ` ${variant}` : ''}`;
+        const metrics = await scorePolicies({
+          recommender: stores.recommender,
+          policies: options.policies,
+          users: plan.users,
+          serve,
+          catalogueSize: catalogue,
+          segments: window.stream ? ['warm', 'cold', 'streamed'] : ['warm', 'cold'],
+          onPolicy: (policy, done) =>
+            ctx.note(`${label}: ${policy.name} scored (${done}/${options.policies.length})`),
+          signal: ctx.signal,
+        });
+        for (const m of metrics) {
+          const policy = options.policies.find((p) => p.name === m.policy)!;
+          rows.push(metricRow(version, window, variant, policy, m, evaluatedAt));
+        }
+      };
+      // Static first for every protocol: the replay then changes the stores.
+      for (const plan of plans) await score(plan, 'static');
+      for (const plan of plans) {
+        if (!plan.window.stream) continue;
+        ctx.note(`prequential: replaying ${plan.events.length} stream events through the updater`);
+        const stats = await replayThroughUpdater({
+          featureStore: stores.featureStore,
+          vectorIndex: stores.vectorIndex,
+          events: plan.events,
+          config,
+          logger: ctx.logger,
+          signal: ctx.signal,
+        });
+        replay = {
+          events: plan.events.length,
+          applied: stats.applied,
+          deadLettered: stats.deadLettered,
+          users: new Set(plan.events.map((e) => e.userIdx)).size,
+        };
+        await score(plan, 'online');
+      }
+    } finally {
+      await stores.close();
+    }
+  } finally {
+    await rm(join(ctx.paths.staging, 'evaluation'), { recursive: true, force: true });
   }
-  return { rows: rows.length, summary };
+  return { rows, windows, users, skipped, ...(replay ? { replay } : {}) };
 }
 
 function metricRow(
   version: string,
-  model: MetricRow['model'],
-  exclude: boolean,
-  m: RankingMetrics,
+  window: EvalWindow,
+  variant: EvalVariant,
+  policy: ServingPolicy,
+  m: PolicyMetrics,
   evaluatedAt: string,
 ): MetricRow {
   return {
     version,
-    model,
-    exclude_purchased: exclude,
+    protocol: window.protocol,
+    variant,
+    policy: policy.name,
+    query: policy.anonymous ? '(anonymous)' : policy.query,
+    segment: m.segment,
     map_at_12: m.map,
     recall_at_12: m.recall,
     ndcg_at_12: m.ndcg,
     coverage: m.coverage,
+    trending_share: m.trendingShare,
     users: m.users,
+    test_from: window.test.from,
+    test_to: window.test.to,
     evaluated_at: evaluatedAt,
   };
 }
 
-/** The metrics as a small aligned table. */
-export function metricsTable(rows: MetricRow[]): string {
-  const lines = ['model     exclude  MAP@12   Recall@12  NDCG@12  coverage  users'];
-  for (const r of rows) {
+/** Writes the rows to `gold/metrics`, replacing the version's earlier rows of these protocols. */
+async function saveMetrics(ctx: BatchContext, version: string, rows: MetricRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const protocols = [...new Set(rows.map((r) => r.protocol))];
+  const df = await ctx.spark.createDataFrame(rows, METRICS_DDL);
+  const existing = await deltaIfExists(ctx.spark, ctx.lake.gold.metrics);
+  const current = existing ? await existing.columns() : [];
+  if (existing && !current.includes('protocol')) {
+    // A table of the earlier layout (Spark-side ranking): its figures are not comparable.
+    ctx.print(`  ${ctx.lake.gold.metrics} had the earlier layout; replaced by the served-pipeline table`);
+    await df.write
+      .format('delta')
+      .mode('overwrite')
+      .option('overwriteSchema', true)
+      .save(ctx.lake.gold.metrics);
+    return;
+  }
+  await df.write
+    .format('delta')
+    .mode('overwrite')
+    .option(
+      'replaceWhere',
+      `version = ${sqlString(version)} AND protocol IN (${protocols.map(sqlString).join(', ')})`,
+    )
+    .save(ctx.lake.gold.metrics);
+}
+
+const f4 = (x: number | undefined) => (x === undefined ? '     -' : x.toFixed(4));
+
+/** The hold-out table: one line per policy, MAP@12 per segment, the other metrics over all users. */
+export function holdoutTable(rows: readonly MetricRow[], window: EvalWindow): string {
+  const own = rows.filter((r) => r.protocol === window.protocol && r.variant === 'static');
+  const at = (policy: string, segment: string) =>
+    own.find((r) => r.policy === policy && r.segment === segment);
+  const policies = [...new Set(own.map((r) => r.policy))];
+  const all0 = at(policies[0]!, 'all');
+  const lines = [
+    `served pipeline, hold-out: test ${window.test.from}..${window.test.to}, batch state at the day before; ` +
+      `users all ${all0?.users ?? 0} / warm ${at(policies[0]!, 'warm')?.users ?? 0} / cold ${at(policies[0]!, 'cold')?.users ?? 0}`,
+    'policy          MAP@12 all    warm    cold   Recall@12  NDCG@12  coverage  trending',
+  ];
+  for (const p of policies) {
+    const all = at(p, 'all');
     lines.push(
-      `${r.model.padEnd(9)} ${String(r.exclude_purchased).padEnd(8)} ${r.map_at_12.toFixed(4).padStart(6)}   ` +
-        `${r.recall_at_12.toFixed(4).padStart(9)}  ${r.ndcg_at_12.toFixed(4).padStart(7)}  ` +
-        `${r.coverage.toFixed(4).padStart(8)}  ${r.users}`,
+      `${p.padEnd(15)} ${f4(all?.map_at_12).padStart(10)}  ${f4(at(p, 'warm')?.map_at_12)}  ${f4(at(p, 'cold')?.map_at_12)}` +
+        `   ${f4(all?.recall_at_12).padStart(9)}  ${f4(all?.ndcg_at_12).padStart(7)}  ${f4(all?.coverage).padStart(8)}` +
+        `  ${`${Math.round((all?.trending_share ?? 0) * 100)} %`.padStart(8)}`,
     );
   }
   return lines.join('\n');
 }
 
-/** The metrics of `version` keyed `<model>_<metric>[_excl]`, for the model version info. */
+/** The prequential table: MAP@12 static → online per segment, one line per policy. */
+export function prequentialTable(rows: readonly MetricRow[], window: EvalWindow): string {
+  const own = rows.filter((r) => r.protocol === window.protocol);
+  const at = (variant: EvalVariant, policy: string, segment: string) =>
+    own.find((r) => r.variant === variant && r.policy === policy && r.segment === segment);
+  const policies = [...new Set(own.map((r) => r.policy))];
+  const first = policies[0]!;
+  const count = (segment: string) => at('static', first, segment)?.users ?? 0;
+  const pair = (p: string, segment: string) =>
+    `${f4(at('static', p, segment)?.map_at_12)} → ${f4(at('online', p, segment)?.map_at_12)}`;
+  const lines = [
+    `served pipeline, prequential: stream ${window.stream!.from}..${window.stream!.to} replayed through the updater, ` +
+      `test ${window.test.from}..${window.test.to}; users all ${count('all')} / warm ${count('warm')} / cold ${count('cold')} ` +
+      `(streamed ${count('streamed')})`,
+    'policy          MAP@12 static → online: all          warm               cold               streamed',
+  ];
+  for (const p of policies) {
+    lines.push(
+      `${p.padEnd(15)} ${pair(p, 'all').padStart(26)}  ${pair(p, 'warm')}  ${pair(p, 'cold')}  ${pair(p, 'streamed')}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The metrics of `version` over all users, keyed `<protocol>[_<variant>]_<policy>_<metric>`. */
 export async function readMetrics(ctx: BatchContext, version: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   // No metrics table yet (evaluate skipped): the version simply carries none.
   const table = await deltaIfExists(ctx.spark, ctx.lake.gold.metrics);
-  if (!table) return out;
-  for (const r of await table.where(col('version').eq(version)).collect()) {
-    const suffix = r['exclude_purchased'] ? '_excl' : '';
+  if (!table || !(await table.columns()).includes('protocol')) return out;
+  for (const r of await table.where(col('version').eq(version)).where(col('segment').eq('all')).collect()) {
+    const variant = r['protocol'] === 'prequential' ? `_${r['variant']}` : '';
     for (const metric of ['map_at_12', 'recall_at_12', 'ndcg_at_12', 'coverage'] as const) {
-      out[`${r['model']}_${metric}${suffix}`] = Number(r[metric]);
+      out[`${r['protocol']}${variant}_${r['policy']}_${metric}`] = Number(r[metric]);
     }
   }
   return out;
 }
 
+/** The protocols a run evaluates: `--protocol`, else EVAL_PROTOCOL (`both` = hold-out and prequential). */
+export function protocolsFor(value: string): EvalProtocol[] {
+  if (value === 'both') return [...EVAL_PROTOCOLS];
+  if ((EVAL_PROTOCOLS as readonly string[]).includes(value)) return [value as EvalProtocol];
+  throw new ValidationError(`--protocol must be holdout, prequential or both (got "${value}")`);
+}
+
+async function run(ctx: BatchContext): Promise<StepResult> {
+  const { config } = ctx;
+  const record = await currentVersion(ctx);
+  const { version } = record;
+  const split = await readSplit(ctx);
+  if (split.holdoutDays === 0) {
+    return { rows: 0, summary: 'skipped: no hold-out period (HOLDOUT_DAYS=0)' };
+  }
+  const protocols = protocolsFor(ctx.options.protocol ?? config.batch.evalProtocol);
+  const policies = policySet(ctx.options.policies ?? []);
+  const result = await evaluateServed(ctx, {
+    version,
+    rank: record.rank,
+    createdAt: record.created_at,
+    protocols,
+    policies,
+  });
+  for (const reason of result.skipped) ctx.print(`  skipped: ${reason}`);
+  if (result.rows.length === 0) throw new BatchError('no test user to evaluate');
+  await saveMetrics(ctx, version, result.rows);
+
+  const summary: string[] = [];
+  for (const window of result.windows) {
+    ctx.print(window.stream ? prequentialTable(result.rows, window) : holdoutTable(result.rows, window));
+    const at = (variant: EvalVariant, policy: string) =>
+      result.rows.find(
+        (r) =>
+          r.protocol === window.protocol &&
+          r.variant === variant &&
+          r.policy === policy &&
+          r.segment === 'all',
+      );
+    if (window.stream) {
+      const s = at('static', 'default')!;
+      const o = at('online', 'default')!;
+      summary.push(`prequential default ${f4(s.map_at_12)} static → ${f4(o.map_at_12)} online`);
+    } else {
+      const served = at('static', 'default')!;
+      const trending = at('static', 'trending')!;
+      const ratio = trending.map_at_12 > 0 ? served.map_at_12 / trending.map_at_12 : Number.POSITIVE_INFINITY;
+      summary.push(
+        `hold-out ${served.users} users: served default MAP@12 ${f4(served.map_at_12)} vs trending ` +
+          `${f4(trending.map_at_12)} (${Number.isFinite(ratio) ? `×${ratio.toFixed(2)}` : 'baseline 0'})`,
+      );
+      const gate = ctx.options.minMapRatio;
+      if (gate !== undefined && ratio < gate) {
+        throw new BatchError(
+          `quality gate failed: the served default's MAP@12 ${f4(served.map_at_12)} is ×${ratio.toFixed(2)} of ` +
+            `trending ${f4(trending.map_at_12)}; --min-map-ratio asks for ×${gate}`,
+        );
+      }
+    }
+  }
+  if (result.replay) {
+    const r = result.replay;
+    ctx.print(
+      `  replay: ${r.events} events of ${r.users} users, ${r.applied} applied, ${r.deadLettered} dead-lettered`,
+    );
+  }
+  return { rows: result.users.holdout + result.users.prequential, summary: summary.join('; ') };
+}
+
 export const evaluateStep: BatchStep = {
   name: 'evaluate',
-  description: 'MAP@12, Recall@12, NDCG@12, coverage of ALS and the trending baseline on the hold-out',
+  description:
+    'what the API serves, per serving policy: MAP@12, Recall@12, NDCG@12, coverage (hold-out, prequential)',
   run,
 };

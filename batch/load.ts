@@ -14,8 +14,8 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { col, type DataFrame, functions as F, Window } from '../lib/spark-connect/index.ts';
-import { BundleReader, BundleWriter, listBundles } from '../lib/stores/bundle.ts';
+import { col, type DataFrame, functions as F, lit, Window } from '../lib/spark-connect/index.ts';
+import { BundleReader, BundleWriter, listBundles, type TrendingLists } from '../lib/stores/bundle.ts';
 import {
   createFeatureStore,
   createVectorIndex,
@@ -60,9 +60,27 @@ async function* chunks(df: DataFrame, signal: AbortSignal, size = 4096): AsyncGe
   if (buffer.length > 0) yield buffer;
 }
 
-/** Recent purchases (newest first, at most HISTORY_LIMIT) and counters of every buyer. */
-function profiles(ctx: BatchContext): DataFrame {
-  const purchases = delta(ctx.spark, ctx.lake.silver.purchases).join(
+/**
+ * What a bundle holds of the users and their purchases. The served bundle holds everything; an
+ * evaluation bundle holds what was known at the end of the training period, for the evaluated
+ * users only.
+ */
+export interface BundleScope {
+  /** Last day (inclusive) whose purchases enter histories and profile counters. @default all */
+  through?: string;
+  /** Only these users' vectors, ids and profiles (a DataFrame with `user_idx`). @default all */
+  users?: DataFrame;
+}
+
+function scoped(df: DataFrame, scope: BundleScope): DataFrame {
+  return scope.users ? df.join(scope.users.select('user_idx'), 'user_idx', 'semi') : df;
+}
+
+/** Recent purchases (newest first, at most HISTORY_LIMIT) and counters of every buyer in scope. */
+function profiles(ctx: BatchContext, scope: BundleScope): DataFrame {
+  const all = scoped(delta(ctx.spark, ctx.lake.silver.purchases), scope);
+  const upTo = scope.through === undefined ? all : all.where(col('t_dat').leq(F.to_date(lit(scope.through))));
+  const purchases = upTo.join(
     delta(ctx.spark, ctx.lake.silver.items).select('item_idx', 'product_group_name', 'product_type_name'),
     'item_idx',
   );
@@ -108,15 +126,24 @@ function profileSeed(row: Row): UserProfileSeed {
   };
 }
 
-async function writeBundle(
+export interface BundleTarget {
+  modelsDir: string;
+  version: string;
+  rank: number;
+  createdAt: string;
+  trending: TrendingLists;
+  metrics?: Record<string, number>;
+}
+
+/** Writes `<modelsDir>/<version>/` from the lake (bounded memory) and returns its directory. */
+export async function writeBundle(
   ctx: BatchContext,
-  version: string,
-  rank: number,
-  createdAt: string,
+  target: BundleTarget,
+  scope: BundleScope = {},
 ): Promise<string> {
-  const { spark, lake, paths } = ctx;
-  const metrics = await readMetrics(ctx, version);
-  const writer = await BundleWriter.create(paths.models, {
+  const { spark, lake } = ctx;
+  const { version, rank, createdAt, metrics = {} } = target;
+  const writer = await BundleWriter.create(target.modelsDir, {
     version,
     rank,
     created_at: createdAt,
@@ -143,7 +170,10 @@ async function writeBundle(
       ctx.note(`bundle: ${n} item vectors`);
     }
     n = 0;
-    for await (const rows of chunks(delta(spark, lake.gold.userFactors(version)), ctx.signal)) {
+    for await (const rows of chunks(
+      scoped(delta(spark, lake.gold.userFactors(version)), scope),
+      ctx.signal,
+    )) {
       await writer.appendUserVectors(
         rows.map((row): [number, Float32Array] => {
           const id = Number(row['user_idx']);
@@ -153,7 +183,7 @@ async function writeBundle(
       n += rows.length;
       ctx.note(`bundle: ${n} user vectors`);
     }
-    for await (const rows of chunks(delta(spark, lake.silver.userIds), ctx.signal)) {
+    for await (const rows of chunks(scoped(delta(spark, lake.silver.userIds), scope), ctx.signal)) {
       await writer.appendUserIds(
         rows.map((r): [string, number] => [String(r['customer_id']), Number(r['user_idx'])]),
       );
@@ -164,12 +194,12 @@ async function writeBundle(
       );
     }
     n = 0;
-    for await (const rows of chunks(profiles(ctx), ctx.signal)) {
+    for await (const rows of chunks(profiles(ctx, scope), ctx.signal)) {
       await writer.appendProfiles(rows.map(profileSeed));
       n += rows.length;
       ctx.note(`bundle: ${n} user profiles`);
     }
-    writer.setTrending(await readTrending(ctx, version));
+    writer.setTrending(target.trending);
     await writer.finish();
     return writer.dir;
   } catch (error) {
@@ -195,7 +225,14 @@ async function run(ctx: BatchContext): Promise<StepResult> {
   const existing = (await listBundles(paths.models)).includes(version);
   const bundleDir = existing
     ? join(paths.models, version)
-    : await writeBundle(ctx, version, record.rank, record.created_at);
+    : await writeBundle(ctx, {
+        modelsDir: paths.models,
+        version,
+        rank: record.rank,
+        createdAt: record.created_at,
+        trending: await readTrending(ctx, version),
+        metrics: await readMetrics(ctx, version),
+      });
   const bundle = await BundleReader.open(bundleDir);
   const { users, items } = bundle.info;
   ctx.print(

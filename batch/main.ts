@@ -1,5 +1,9 @@
 /**
- * `npm run batch [-- --step <name> | --from <name>] [--version <v>] [--min-map-ratio <r>]`
+ * `npm run batch [-- --step <name> | --from <name>] [--version <v>] [--min-map-ratio <r>]
+ *  [--protocol holdout|prequential|both] [--policy name=query ...]`
+ *
+ * `npm run evaluate -- ...` is the same with `--step evaluate`: a model version already in the
+ * lake evaluated again (e.g. with another protocol or policy) without retraining.
  *
  * Raw H&M CSVs → Delta → ALS → evaluation → serving stores, through Spark Connect
  * (`SPARK_REMOTE`). Progress on stderr, the summary table at the end. Exit codes: 0 done,
@@ -11,6 +15,8 @@ import { loadConfig } from '../lib/config.ts';
 import { ConfigError, DependencyError, describeError, ValidationError } from '../lib/errors.ts';
 import { createLogger } from '../lib/observability/logger.ts';
 import { STEP_NAMES } from './context.ts';
+import { protocolsFor } from './evaluate.ts';
+import { parsePolicy } from './evaluation/policies.ts';
 import { ProgressPrinter, summaryTable } from './progress.ts';
 import { runBatch } from './runner.ts';
 
@@ -19,7 +25,14 @@ const USAGE = `usage: npm run batch [-- options]
   --step NAME          run one step only
   --from NAME          run from NAME to the end (resume)
   --version V          model version for the steps after train-als (default: the newest trained)
-  --min-map-ratio R    fail evaluate when ALS MAP@12 < R × trending MAP@12 (e.g. 1.0)
+  --min-map-ratio R    fail evaluate when the served default's MAP@12 < R × trending's (e.g. 1.0)
+  --protocol P         evaluate with holdout, prequential or both (default EVAL_PROTOCOL)
+  --policy NAME=QUERY  also score this serving policy: GET /recommend query parameters, e.g.
+                       --policy lambda05=diversity_lambda=0.5 (repeatable; NAME=@anonymous for
+                       the cold-start answer)
+
+npm run evaluate -- [--version V] [--protocol P] [--policy NAME=QUERY ...] runs the evaluate
+step alone on a version in the lake.
 
 steps, in order: ${STEP_NAMES.join(', ')}`;
 
@@ -31,6 +44,8 @@ function parse(argv: string[]) {
       from: { type: 'string' },
       version: { type: 'string' },
       'min-map-ratio': { type: 'string' },
+      protocol: { type: 'string' },
+      policy: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -40,8 +55,11 @@ function parse(argv: string[]) {
   if (ratio !== undefined && !(/^\d+(\.\d+)?$/.test(ratio) && Number(ratio) >= 0)) {
     throw new ValidationError(`--min-map-ratio must be a non-negative number (got "${ratio}")`);
   }
+  if (values.protocol !== undefined) protocolsFor(values.protocol);
   return {
     help: values.help === true,
+    protocol: values.protocol,
+    policies: (values.policy ?? []).map(parsePolicy),
     step: values.step,
     from: values.from,
     version: values.version,

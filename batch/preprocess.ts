@@ -45,8 +45,11 @@ export function decayExpression(dayColumn: string, referenceDay: string, halfLif
   return `pow(0.5D, datediff(DATE ${sqlString(referenceDay)}, ${dayColumn}) / ${halfLifeDays.toFixed(6)}D)`;
 }
 
-/** The archived stream events with the columns preprocess needs, or undefined when none exist. */
-async function archivedEvents(ctx: BatchContext): Promise<DataFrame | undefined> {
+/**
+ * The archived stream events (`event_type`, `user_idx`, `item_idx`, `t_dat`, `ts`), valid ones
+ * once per event id, or undefined when the archiver has written none.
+ */
+export async function archivedEvents(ctx: BatchContext): Promise<DataFrame | undefined> {
   const events = await deltaIfExists(ctx.spark, ctx.lake.bronze.events);
   if (!events) return undefined;
   // The archiver keeps rows it could not parse (is_valid = false) and Kafka may deliver an event
@@ -61,6 +64,7 @@ async function archivedEvents(ctx: BatchContext): Promise<DataFrame | undefined>
       col('user_idx').cast('int').alias('user_idx'),
       col('item_idx').cast('int').alias('item_idx'),
       F.to_date(col('ts')).alias('t_dat'),
+      col('ts'),
     );
 }
 

@@ -108,7 +108,12 @@ export async function runBatch(options: RunOptions): Promise<RunResult> {
     config,
     spark,
     logger,
-    { version: options.version, minMapRatio: options.minMapRatio },
+    {
+      version: options.version,
+      minMapRatio: options.minMapRatio,
+      protocol: options.protocol,
+      policies: options.policies,
+    },
     {
       note: (message) => {
         currentRows = ` — ${message}`;

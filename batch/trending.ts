@@ -8,7 +8,7 @@
  * The step runs before `load` (the architecture sketch drew it after): the bundle is immutable
  * once written, so its trending lists must exist when it is written.
  */
-import { col, functions as F, lit, Window } from '../lib/spark-connect/index.ts';
+import { col, type DataFrame, functions as F, lit, Window } from '../lib/spark-connect/index.ts';
 import type { TrendingLists } from '../lib/stores/bundle.ts';
 import type { BatchContext, BatchStep, StepResult } from './context.ts';
 import { addDays, readSplit } from './preprocess.ts';
@@ -21,14 +21,20 @@ export const TRENDING_SIZE = 100;
 /** Scope value of the global list in `gold/trending`. */
 const GLOBAL = '__global__';
 
-async function run(ctx: BatchContext): Promise<StepResult> {
+/**
+ * The ranked trending rows (`scope`, `rank`, `item_idx`, `purchases`) of `version` over the
+ * TRENDING_DAYS days up to and including `lastDay`: the batch step uses the last day with a
+ * purchase, the evaluation the last training day (so nothing of the test days leaks into it).
+ */
+export function trendingRanks(ctx: BatchContext, version: string, lastDay: string): DataFrame {
   const { spark, lake, config } = ctx;
-  const { version } = await currentVersion(ctx);
-  const split = await readSplit(ctx);
-  const from = addDays(split.lastDay, -config.model.trendingDays);
-
+  const from = addDays(lastDay, -config.model.trendingDays);
   const counts = delta(spark, lake.silver.purchases)
-    .where(col('t_dat').gt(F.to_date(lit(from))))
+    .where(
+      col('t_dat')
+        .gt(F.to_date(lit(from)))
+        .and(col('t_dat').leq(F.to_date(lit(lastDay)))),
+    )
     .groupBy('item_idx')
     .agg(F.count().alias('purchases'))
     .join(delta(spark, lake.gold.itemFactors(version)).select('item_idx'), 'item_idx', 'semi')
@@ -43,15 +49,35 @@ async function run(ctx: BatchContext): Promise<StepResult> {
     .withColumn('scope', col('product_group_name'))
     .withColumn('rank', ranked(col('scope')))
     .where(col('rank').leq(TRENDING_SIZE));
-  await global
+  return global
     .union(groups)
     .select(
-      lit(version).alias('version'),
       col('scope'),
       col('rank').cast('int').alias('rank'),
       col('item_idx'),
       col('purchases').cast('long').alias('purchases'),
-    )
+    );
+}
+
+/** The trending lists of `version` up to `lastDay`, computed without writing them anywhere. */
+export async function computeTrending(
+  ctx: BatchContext,
+  version: string,
+  lastDay: string,
+): Promise<TrendingLists> {
+  const rows = await trendingRanks(ctx, version, lastDay)
+    .orderBy(col('scope').asc(), col('rank').asc())
+    .select('scope', 'item_idx')
+    .collect();
+  return listsFromRows(rows);
+}
+
+async function run(ctx: BatchContext): Promise<StepResult> {
+  const { lake, config } = ctx;
+  const { version } = await currentVersion(ctx);
+  const split = await readSplit(ctx);
+  await trendingRanks(ctx, version, split.lastDay)
+    .select(lit(version).alias('version'), col('scope'), col('rank'), col('item_idx'), col('purchases'))
     .write.format('delta')
     .mode('overwrite')
     .option('replaceWhere', `version = ${sqlString(version)}`)
@@ -68,14 +94,18 @@ async function run(ctx: BatchContext): Promise<StepResult> {
 
 /** The trending lists of `version` (empty when the step has not run for it). */
 export async function readTrending(ctx: BatchContext, version: string): Promise<TrendingLists> {
-  const out: TrendingLists = { global: [], groups: {} };
   const table = await deltaIfExists(ctx.spark, ctx.lake.gold.trending);
-  if (!table) return out;
+  if (!table) return { global: [], groups: {} };
   const rows = await table
     .where(col('version').eq(version))
     .orderBy(col('scope').asc(), col('rank').asc())
     .select('scope', 'item_idx')
     .collect();
+  return listsFromRows(rows);
+}
+
+function listsFromRows(rows: Array<Record<string, unknown>>): TrendingLists {
+  const out: TrendingLists = { global: [], groups: {} };
   for (const row of rows) {
     const scope = String(row['scope']);
     const item = Number(row['item_idx']);

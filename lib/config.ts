@@ -170,6 +170,8 @@ const variables = {
   BATCH_WEIGHT_CLICK: num(0.1, 0),
   BATCH_WEIGHT_ADD_TO_CART: num(0.3, 0),
   EVAL_MAX_USERS: int(50_000, 0),
+  EVAL_PROTOCOL: oneOf(['holdout', 'prequential', 'both'], 'both'),
+  EVAL_STREAM_DAYS: int(2, 1, 365),
 
   // Stream / online learning
   EVENT_WEIGHT_CLICK: num(0.05, 0, 1),
@@ -297,6 +299,8 @@ export function loadConfig(env: Env = process.env) {
       /** Weights of archived stream events relative to one purchase. */
       eventWeights: { click: v.BATCH_WEIGHT_CLICK, add_to_cart: v.BATCH_WEIGHT_ADD_TO_CART, purchase: 1 },
       evalMaxUsers: v.EVAL_MAX_USERS,
+      evalProtocol: v.EVAL_PROTOCOL,
+      evalStreamDays: v.EVAL_STREAM_DAYS,
     },
     stream: {
       weights: {
