@@ -242,7 +242,9 @@ export async function evaluateServed(
       through: split.trainEnd,
       users: evaluated,
     });
-    const stores = await openEvaluationStores({ bundleDir, serve, logger: ctx.logger });
+    // Each protocol is asked at the start of its first test day (the repurchase stage's "now").
+    let askedAt = 0;
+    const stores = await openEvaluationStores({ bundleDir, serve, logger: ctx.logger, now: () => askedAt });
     try {
       const hasVector = async (u: number) => (await stores.featureStore.getUserVector(version, u)) !== null;
       const plans: Array<{ window: EvalWindow; users: EvaluationUser[]; events: ReplayEvent[] }> = [];
@@ -263,6 +265,7 @@ export async function evaluateServed(
       }
       const score = async (plan: (typeof plans)[number], variant: EvalVariant) => {
         const { window } = plan;
+        askedAt = Date.parse(`${window.test.from}T00:00:00.000Z`);
         const label = `${window.protocol}${window.stream ? ` ${variant}` : ''}`;
         const metrics = await scorePolicies({
           recommender: stores.recommender,
@@ -323,7 +326,11 @@ function metricRow(
     protocol: window.protocol,
     variant,
     policy: policy.name,
-    query: policy.anonymous ? '(anonymous)' : policy.query,
+    query: policy.anonymous
+      ? '(anonymous)'
+      : policy.repurchasesOnly
+        ? `${policy.query} (repurchases only)`
+        : policy.query,
     segment: m.segment,
     map_at_12: m.map,
     recall_at_12: m.recall,

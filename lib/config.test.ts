@@ -54,7 +54,7 @@ describe('loadConfig', () => {
     });
     expect(config.api.port).toBe(9000);
     expect(config.kafka.brokers).toEqual(['a:1', 'b:2']);
-    expect(config.api.excludePurchased).toBe(false);
+    expect(config.api.repurchase).toBe('include');
     expect(config.model.regParam).toBe(0.5);
     expect(config.spark.endpoint).toEqual({ host: 'spark.example', port: 443 });
   });
@@ -67,6 +67,9 @@ describe('loadConfig', () => {
     [{ FEATURE_STORE: 'mongo' }, 'FEATURE_STORE'],
     [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
     [{ EXCLUDE_PURCHASED: 'maybe' }, 'EXCLUDE_PURCHASED'],
+    [{ EXCLUDE_PURCHASED: 'true', REPURCHASE: 'auto' }, 'EXCLUDE_PURCHASED'],
+    [{ REPURCHASE: 'sometimes' }, 'REPURCHASE'],
+    [{ REPURCHASE_MAX_ITEMS: '51' }, 'REPURCHASE_MAX_ITEMS'],
     [{ KAFKA_BROKERS: 'host:99999' }, 'KAFKA_BROKERS'],
     [{ KAFKA_SASL_MECHANISM: 'plain' }, 'KAFKA_SASL_USERNAME'],
   ])('rejects %j naming %s', (env, variable) => {

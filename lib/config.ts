@@ -59,6 +59,14 @@ function bool(defaultValue: boolean) {
     .transform((v) => v ?? defaultValue);
 }
 
+/** A boolean that may be left unset (undefined), e.g. a legacy switch another variable replaced. */
+function optionalBool() {
+  return z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+    .optional();
+}
+
 function oneOf<const T extends readonly [string, ...string[]]>(values: T, defaultValue: T[number]) {
   return z
     .enum(values, { message: `must be one of ${values.join(', ')}` })
@@ -151,7 +159,11 @@ const variables = {
   BODY_LIMIT_BYTES: int(1_048_576, 1024),
   STORE_TIMEOUT_MS: int(250, 1),
   RECOMMEND_OVERSAMPLING: int(4, 1, 100),
-  EXCLUDE_PURCHASED: bool(true),
+  REPURCHASE: oneOf(['auto', 'include', 'exclude'], 'auto'),
+  REPURCHASE_WINDOW_DAYS: num(28, 0),
+  REPURCHASE_HALF_LIFE_DAYS: num(7, 0),
+  REPURCHASE_MAX_ITEMS: int(12, 0, 50),
+  EXCLUDE_PURCHASED: optionalBool(),
   EVENT_PUBLISH_TIMEOUT_MS: int(5000, 1),
   EXPLAIN_HISTORY: int(20, 1, 50),
   TRENDING_CACHE_TTL_MS: int(30_000, 0),
@@ -224,6 +236,14 @@ export function loadConfig(env: Env = process.env) {
     );
   }
   for (const broker of v.KAFKA_BROKERS) hostPort(broker, 'KAFKA_BROKERS', 9092);
+  if (v.EXCLUDE_PURCHASED !== undefined && env['REPURCHASE'] !== undefined && env['REPURCHASE'] !== '') {
+    throw new ConfigError(
+      'EXCLUDE_PURCHASED',
+      'is replaced by REPURCHASE (exclude = true, include = false); set one of the two, not both',
+    );
+  }
+  const repurchase =
+    v.EXCLUDE_PURCHASED === undefined ? v.REPURCHASE : v.EXCLUDE_PURCHASED ? 'exclude' : 'include';
   return {
     env: v.NODE_ENV,
     logLevel: v.LOG_LEVEL,
@@ -278,7 +298,12 @@ export function loadConfig(env: Env = process.env) {
       bodyLimitBytes: v.BODY_LIMIT_BYTES,
       storeTimeoutMs: v.STORE_TIMEOUT_MS,
       oversampling: v.RECOMMEND_OVERSAMPLING,
-      excludePurchased: v.EXCLUDE_PURCHASED,
+      repurchase,
+      repurchaseStage: {
+        windowDays: v.REPURCHASE_WINDOW_DAYS,
+        halfLifeDays: v.REPURCHASE_HALF_LIFE_DAYS,
+        maxItems: v.REPURCHASE_MAX_ITEMS,
+      },
       publishTimeoutMs: v.EVENT_PUBLISH_TIMEOUT_MS,
       explainHistory: v.EXPLAIN_HISTORY,
       trendingTtlMs: v.TRENDING_CACHE_TTL_MS,

@@ -66,7 +66,14 @@ export function createApp(deps: AppDeps) {
     options,
     now: deps.now,
     newEventId: deps.newEventId,
-    recommender: createRecommender({ featureStore, vectorIndex, metrics, logger, serve: options }),
+    recommender: createRecommender({
+      featureStore,
+      vectorIndex,
+      metrics,
+      logger,
+      serve: options,
+      ...(deps.now ? { now: () => deps.now!().getTime() } : {}),
+    }),
   };
 
   const app = new OpenAPIHono({ defaultHook: validationHook() });

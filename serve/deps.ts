@@ -10,12 +10,19 @@ import type { Metrics } from '../lib/observability/metrics.ts';
 import type { EventBus } from '../lib/stores/event-bus.ts';
 import type { FeatureStore } from '../lib/stores/feature-store.ts';
 import type { VectorIndex } from '../lib/stores/vector-index.ts';
+import type { RepurchaseMode, RepurchaseOptions } from './pipeline/repurchase.ts';
 
 export interface ServeOptions {
   /** MMR candidates = k × this. @default 4 */
   oversampling: number;
-  /** Leave already-bought items out unless the request says otherwise. @default true */
-  excludePurchased: boolean;
+  /**
+   * How a request treats the user's purchases unless it says otherwise: `auto` (recent purchases
+   * first, then the model's other items), `include` (ordinary candidates), `exclude` (left out).
+   * @default 'auto'
+   */
+  repurchase: RepurchaseMode;
+  /** The repurchase stage's window, half-life and size. */
+  repurchaseStage: RepurchaseOptions;
   /** Budget of one store call on the request path. @default 250 */
   storeTimeoutMs: number;
   /** Budget of the event bus acknowledgement of a publish. @default 5000 */
@@ -34,7 +41,8 @@ export interface ServeOptions {
 
 export const SERVE_DEFAULTS: ServeOptions = {
   oversampling: 4,
-  excludePurchased: true,
+  repurchase: 'auto',
+  repurchaseStage: { windowDays: 28, halfLifeDays: 7, maxItems: 12 },
   storeTimeoutMs: 250,
   publishTimeoutMs: 5000,
   apiKeys: [],
@@ -51,7 +59,7 @@ export interface AppDeps {
   metrics: Metrics;
   logger?: Logger;
   options?: Partial<ServeOptions>;
-  /** Clock for event timestamps, replaceable in tests. @default () => new Date() */
+  /** Clock for event timestamps and purchase ages, replaceable in tests. @default () => new Date() */
   now?: () => Date;
   /** Event id source, replaceable in tests. @default crypto.randomUUID */
   newEventId?: () => string;
@@ -61,7 +69,8 @@ export function serveOptionsFromConfig(config: Config): ServeOptions {
   return {
     ...SERVE_DEFAULTS,
     oversampling: config.api.oversampling,
-    excludePurchased: config.api.excludePurchased,
+    repurchase: config.api.repurchase,
+    repurchaseStage: config.api.repurchaseStage,
     storeTimeoutMs: config.api.storeTimeoutMs,
     publishTimeoutMs: config.api.publishTimeoutMs,
     apiKeys: config.api.apiKeys,

@@ -39,7 +39,8 @@ async function system(metrics: Metrics) {
   const eventBus = new MemoryEventBus({ topics: TOPICS });
   await Promise.all([featureStore.start(), vectorIndex.start(), eventBus.start()]);
   await loadWorld(featureStore, vectorIndex);
-  const app = createApp({ featureStore, vectorIndex, eventBus, metrics });
+  // Purchases excluded: the script's counts of excluded history items assume it.
+  const app = createApp({ featureStore, vectorIndex, eventBus, metrics, options: { repurchase: 'exclude' } });
   const updater = createUpdater({
     featureStore,
     vectorIndex,

@@ -9,6 +9,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { EVENT_TYPES } from '../lib/events.ts';
+import { REPURCHASE_MODES } from './pipeline/repurchase.ts';
 
 // --- limits and defaults (part of the API contract; docs/api.md lists them) ---------------------
 
@@ -183,24 +184,44 @@ const kParam = intParam(LIMITS.k.min, LIMITS.k.max, LIMITS.k.default).openapi({
   description: 'number of items to return',
 });
 
-export const recommendQuery = z.strictObject({
-  k: kParam,
-  ...filterQueryShape,
-  explain: boolParam(false).openapi({ description: 'add explanations from the recent purchases' }),
-  explain_top_k: intParam(LIMITS.explainTopK.min, LIMITS.explainTopK.max, LIMITS.explainTopK.default).openapi(
-    {
+export const recommendQuery = z
+  .strictObject({
+    k: kParam,
+    ...filterQueryShape,
+    explain: boolParam(false).openapi({ description: 'add explanations from the recent purchases' }),
+    explain_top_k: intParam(
+      LIMITS.explainTopK.min,
+      LIMITS.explainTopK.max,
+      LIMITS.explainTopK.default,
+    ).openapi({
       description: 'purchases listed per explanation',
-    },
-  ),
-  diversity_lambda: numberParam(
-    LIMITS.diversityLambda.min,
-    LIMITS.diversityLambda.max,
-    LIMITS.diversityLambda.default,
-  ).openapi({ description: 'MMR trade-off: 1 = pure relevance (MMR skipped), 0 = maximal spread' }),
-  exclude_purchased: optionalBoolParam().openapi({
-    description: 'leave out items the user already bought (default from EXCLUDE_PURCHASED)',
-  }),
-});
+    }),
+    diversity_lambda: numberParam(
+      LIMITS.diversityLambda.min,
+      LIMITS.diversityLambda.max,
+      LIMITS.diversityLambda.default,
+    ).openapi({ description: 'MMR trade-off: 1 = pure relevance (MMR skipped), 0 = maximal spread' }),
+    repurchase: z
+      .enum(REPURCHASE_MODES, { error: `must be one of ${REPURCHASE_MODES.join(', ')}` })
+      .optional()
+      .openapi({
+        description:
+          "the user's purchases: `auto` = recent purchases first (repurchase stage), then the model's other items; " +
+          '`include` = ordinary candidates; `exclude` = left out (default from REPURCHASE)',
+      }),
+    exclude_purchased: optionalBoolParam().openapi({
+      description: 'older switch: true = `repurchase=exclude`, false = `repurchase=include`',
+    }),
+  })
+  .superRefine((query, ctx) => {
+    if (query.repurchase !== undefined && query.exclude_purchased !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['repurchase'],
+        message: 'give either repurchase or exclude_purchased, not both',
+      });
+    }
+  });
 
 export const similarQuery = z.strictObject({ k: kParam, ...filterQueryShape });
 

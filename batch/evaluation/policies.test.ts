@@ -6,30 +6,30 @@ const byName = (name: string) => STANDARD_POLICIES.find((p) => p.name === name)!
 
 describe('serving policies', () => {
   it('the default policy is the API default at k = 12', () => {
-    const request = policyRequest(byName('default'), { excludePurchased: true }, 7);
+    const request = policyRequest(byName('default'), { repurchase: 'auto' }, 7);
     expect(request).toMatchObject({
       userIdx: 7,
       k: K,
       diversityLambda: 0.8,
-      excludePurchased: true,
+      repurchase: 'auto',
       explain: false,
     });
   });
 
   it('follows the configured exclusion unless the query sets it', () => {
-    expect(policyRequest(byName('default'), { excludePurchased: false }, 7).excludePurchased).toBe(false);
-    expect(policyRequest(byName('no_exclusion'), { excludePurchased: true }, 7).excludePurchased).toBe(false);
-    expect(policyRequest(byName('relevance'), { excludePurchased: true }, 7).diversityLambda).toBe(1);
+    expect(policyRequest(byName('default'), { repurchase: 'include' }, 7).repurchase).toBe('include');
+    expect(policyRequest(byName('no_exclusion'), { repurchase: 'auto' }, 7).repurchase).toBe('include');
+    expect(policyRequest(byName('relevance'), { repurchase: 'auto' }, 7).diversityLambda).toBe(1);
   });
 
   it('asks as an unknown customer for the trending policy', () => {
-    expect(policyRequest(byName('trending'), { excludePurchased: true }, 7).userIdx).toBeNull();
+    expect(policyRequest(byName('trending'), { repurchase: 'auto' }, 7).userIdx).toBeNull();
   });
 
   it('parses NAME=QUERY and NAME=@anonymous', () => {
     const p = parsePolicy('groups=product_group=Shoes,Accessories&k=5');
     expect(p.name).toBe('groups');
-    const request = policyRequest(p, { excludePurchased: true }, 3);
+    const request = policyRequest(p, { repurchase: 'auto' }, 3);
     expect(request.k).toBe(5);
     expect(request.filters.productGroups).toEqual(['Shoes', 'Accessories']);
     expect(parsePolicy('cold=@anonymous').anonymous).toBe(true);

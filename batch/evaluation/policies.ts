@@ -24,13 +24,25 @@ export interface ServingPolicy {
    * cold-start answer, whoever the user is.
    */
   anonymous?: boolean;
+  /**
+   * Score only the served items offered as repurchases (`bought_before` set): the repurchase
+   * stage alone, as the API ranks it. The list may be shorter than k.
+   */
+  repurchasesOnly?: boolean;
   description: string;
 }
 
 /** The policies every evaluation reports; `default` is what the API serves when asked plainly. */
 export const STANDARD_POLICIES: readonly ServingPolicy[] = [
   { name: 'default', query: '', description: 'the API defaults' },
-  { name: 'no_exclusion', query: 'exclude_purchased=false', description: 'purchases not excluded' },
+  { name: 'als_only', query: 'repurchase=exclude', description: 'the model alone, purchases excluded' },
+  { name: 'no_exclusion', query: 'repurchase=include', description: 'the model alone, purchases kept' },
+  {
+    name: 'repurchase_only',
+    query: 'repurchase=auto',
+    repurchasesOnly: true,
+    description: 'the repurchase stage alone',
+  },
   { name: 'relevance', query: 'diversity_lambda=1', description: 'pure relevance, no MMR' },
   { name: 'trending', query: '', anonymous: true, description: 'trending only (the cold-start list)' },
 ];
@@ -58,14 +70,14 @@ export function parsePolicy(spec: string): ServingPolicy {
     description: anonymous ? 'cold-start answer' : rest || 'the API defaults',
     ...(anonymous ? { anonymous } : {}),
   };
-  policyRequest(policy, { excludePurchased: true }, 0); // validates the query
+  policyRequest(policy, { repurchase: 'auto' }, 0); // validates the query
   return policy;
 }
 
 /** The pipeline request `policy` makes for `userIdx`, exactly as the route would build it. */
 export function policyRequest(
   policy: ServingPolicy,
-  options: Pick<ServeOptions, 'excludePurchased'>,
+  options: Pick<ServeOptions, 'repurchase'>,
   userIdx: number,
 ): RecommendRequest {
   const params = Object.fromEntries(new URLSearchParams(policy.query));

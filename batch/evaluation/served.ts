@@ -32,7 +32,7 @@ export async function servedLists(
   recommender: Recommender,
   policy: ServingPolicy,
   users: readonly EvaluationUser[],
-  options: Pick<ServeOptions, 'excludePurchased'>,
+  options: Pick<ServeOptions, 'repurchase'>,
   signal?: AbortSignal,
 ): Promise<{ lists: number[][]; trending: boolean[] }> {
   const lists: number[][] = new Array(users.length);
@@ -44,7 +44,10 @@ export async function servedLists(
       users.slice(start, end).map((u) => recommender.recommend(policyRequest(policy, options, u.userIdx))),
     );
     for (let i = 0; i < answers.length; i++) {
-      lists[start + i] = answers[i]!.items.map((item) => item.item_idx);
+      const items = policy.repurchasesOnly
+        ? answers[i]!.items.filter((item) => item.bought_before !== undefined)
+        : answers[i]!.items;
+      lists[start + i] = items.map((item) => item.item_idx);
       trending[start + i] = answers[i]!.source === 'trending';
     }
   }
@@ -56,7 +59,7 @@ export async function scorePolicies(options: {
   recommender: Recommender;
   policies: readonly ServingPolicy[];
   users: readonly EvaluationUser[];
-  serve: Pick<ServeOptions, 'excludePurchased'>;
+  serve: Pick<ServeOptions, 'repurchase'>;
   catalogueSize: number;
   /** Segments to report, in order, after `all` (users outside every one still count in `all`). */
   segments: readonly string[];

@@ -25,8 +25,10 @@ export interface EvaluationStores {
 
 export async function openEvaluationStores(options: {
   bundleDir: string;
-  serve: Pick<ServeOptions, 'oversampling' | 'explainHistory' | 'trendingTtlMs'>;
+  serve: Pick<ServeOptions, 'oversampling' | 'explainHistory' | 'trendingTtlMs' | 'repurchaseStage'>;
   logger: Logger;
+  /** The recommender's clock (ms): the evaluation asks "on the first test day". @default Date.now */
+  now?: () => number;
 }): Promise<EvaluationStores> {
   const { logger } = options;
   const featureStore = new MemoryFeatureStore();
@@ -48,7 +50,13 @@ export async function openEvaluationStores(options: {
     featureStore,
     vectorIndex,
     metrics,
-    recommender: createRecommender({ featureStore, vectorIndex, metrics, serve: options.serve }),
+    recommender: createRecommender({
+      featureStore,
+      vectorIndex,
+      metrics,
+      serve: options.serve,
+      ...(options.now ? { now: options.now } : {}),
+    }),
     async close() {
       await vectorIndex.close();
       await featureStore.close();

@@ -49,7 +49,7 @@ const byCustomer = createRoute({
  * scores is what the API serves.
  */
 export function recommendRequest(
-  options: Pick<ServeOptions, 'excludePurchased'>,
+  options: Pick<ServeOptions, 'repurchase'>,
   userIdx: number | null,
   query: z.output<typeof recommendQuery>,
 ): RecommendRequest {
@@ -60,7 +60,13 @@ export function recommendRequest(
     explain: query.explain,
     explainTopK: query.explain_top_k,
     diversityLambda: query.diversity_lambda,
-    excludePurchased: query.exclude_purchased ?? options.excludePurchased,
+    repurchase:
+      query.repurchase ??
+      (query.exclude_purchased === undefined
+        ? options.repurchase
+        : query.exclude_purchased
+          ? 'exclude'
+          : 'include'),
   };
 }
 

@@ -20,9 +20,10 @@ import { describeError, TimeoutError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/observability/logger.ts';
 import type { Metrics } from '../../lib/observability/metrics.ts';
 import { tracer, withSpan } from '../../lib/observability/tracing.ts';
-import type { FeatureStore } from '../../lib/stores/feature-store.ts';
+import { type FeatureStore, HISTORY_LIMIT } from '../../lib/stores/feature-store.ts';
 import type { ItemMetadata, Purchase, TrendingScope } from '../../lib/stores/types.ts';
-import type { SearchHit, VectorIndex } from '../../lib/stores/vector-index.ts';
+import type { ItemPoint, SearchHit, VectorIndex } from '../../lib/stores/vector-index.ts';
+import { dot } from '../../lib/vectors.ts';
 import type { ServeOptions } from '../deps.ts';
 import { intraListDiversity } from '../pipeline/diversity.ts';
 import { type Explanation, explainItems, type PurchasedItem } from '../pipeline/explain.ts';
@@ -33,6 +34,13 @@ import {
   toSearchFilter,
 } from '../pipeline/filters.ts';
 import { mmrSelect } from '../pipeline/mmr.ts';
+import {
+  type RepurchaseCandidate,
+  type RepurchaseMode,
+  type RepurchaseOptions,
+  rankRepurchase,
+  repurchaseCandidates,
+} from '../pipeline/repurchase.ts';
 import { interleave, trendingScore } from '../pipeline/trending.ts';
 import { noModel } from '../problem.ts';
 import type { FALLBACK_REASONS } from '../schemas.ts';
@@ -48,13 +56,16 @@ export interface RecommendRequest {
   explain: boolean;
   explainTopK: number;
   diversityLambda: number;
-  excludePurchased: boolean;
+  /** The user's purchases: a repurchase stage first (`auto`), ordinary candidates, or left out. */
+  repurchase: RepurchaseMode;
 }
 
 export interface RecommendedItem {
   item_idx: number;
   score: number;
   metadata: ItemMetadata;
+  /** Set when the item is offered again because the user bought it (the repurchase stage). */
+  bought_before?: { times: number; last_purchased_at: string };
   explanation?: Explanation[];
 }
 
@@ -74,6 +85,9 @@ export interface RecommenderDeps {
   logger?: Logger;
   oversampling: number;
   explainHistory: number;
+  repurchase: RepurchaseOptions;
+  /** The clock the repurchase stage measures purchase ages with. @default Date.now */
+  now?: () => number;
 }
 
 const NONE: readonly never[] = Object.freeze([]);
@@ -87,7 +101,9 @@ export function createRecommender(options: {
   vectorIndex: VectorIndex;
   metrics: Metrics;
   logger?: Logger;
-  serve: Pick<ServeOptions, 'oversampling' | 'explainHistory' | 'trendingTtlMs'>;
+  serve: Pick<ServeOptions, 'oversampling' | 'explainHistory' | 'trendingTtlMs' | 'repurchaseStage'>;
+  /** @default Date.now */
+  now?: () => number;
 }): Recommender {
   const { featureStore, vectorIndex, metrics, logger, serve } = options;
   return new Recommender({
@@ -98,6 +114,8 @@ export function createRecommender(options: {
     logger,
     oversampling: serve.oversampling,
     explainHistory: serve.explainHistory,
+    repurchase: serve.repurchaseStage,
+    ...(options.now ? { now: options.now } : {}),
   });
 }
 
@@ -107,12 +125,12 @@ export class Recommender {
   async recommend(request: RecommendRequest): Promise<Recommendations> {
     const { metrics } = this.deps;
     const traced = trace.getActiveSpan()?.isRecording() === true;
-    const { version, purchased, recent, vector } = await (traced
+    const user = await (traced
       ? withSpan('recommend.user_vector', () => this.loadUser(request))
       : this.loadUser(request));
+    const { vector } = user;
 
     for (const type of appliedFilterTypes(request.filters)) metrics.filterApplied.inc({ type });
-    if (purchased.length > 0) metrics.itemsExcludedHistory.inc(purchased.length);
     if (request.filters.excludeIds.length > 0)
       metrics.itemsExcludedExplicit.inc(request.filters.excludeIds.length);
     if (request.explain) metrics.explainRequests.inc();
@@ -120,21 +138,16 @@ export class Recommender {
     if (vector === null) {
       metrics.recommendationRequests.inc({ source: 'trending', user_type: 'cold' });
       metrics.recommendationFallback.inc({ reason: 'cold_start' });
-      return this.trendingStage(traced, version, request, purchased);
+      return this.trendingStage(traced, request, user);
     }
     const useMmr = request.diversityLambda < 1;
-    let hits: SearchHit[];
-    let history: readonly PurchasedItem[];
+    let found: Candidates;
     try {
-      [hits, history] = await (traced
-        ? withSpan(
-            'recommend.candidates',
-            () => this.candidates(version, vector, request, purchased, recent),
-            {
-              attributes: { 'recsys.candidate_source': 'vector_index' },
-            },
-          )
-        : this.candidates(version, vector, request, purchased, recent));
+      found = await (traced
+        ? withSpan('recommend.candidates', () => this.candidates(request, user, vector), {
+            attributes: { 'recsys.candidate_source': 'vector_index' },
+          })
+        : this.candidates(request, user, vector));
     } catch (error) {
       // Any failure of the index (down, slow, mid-switch) degrades to trending rather than failing.
       const reason: FallbackReason =
@@ -145,82 +158,128 @@ export class Recommender {
       );
       metrics.recommendationFallback.inc({ reason });
       metrics.recommendationRequests.inc({ source: 'trending', user_type: 'known' });
-      const fallback = await this.trendingStage(traced, version, request, purchased);
+      const fallback = await this.trendingStage(traced, request, { ...user, recent: NONE });
       fallback.fallback_reason = reason;
       return fallback;
     }
     metrics.recommendationRequests.inc({ source: 'personalized', user_type: 'known' });
-    return this.rerankAndExplain(version, request, hits, history, useMmr, traced);
+    return this.rerankAndExplain(request, user, found, useMmr, traced);
   }
 
-  /** The active version, the user's vector in it, and the purchases the request needs. */
-  private async loadUser(request: RecommendRequest) {
+  /**
+   * The active version, the user's vector in it, and the purchases the request needs: the ids to
+   * exclude (`repurchase=exclude`), or the recent history the repurchase stage ranks
+   * (`repurchase=auto`, whose ids are then excluded from the search), and the purchases that
+   * explain the list.
+   */
+  private async loadUser(request: RecommendRequest): Promise<LoadedUser> {
     const { featureStore } = this.deps;
     const userIdx = request.userIdx;
-    const [version, purchased, recent] = await Promise.all([
+    const mode = request.repurchase;
+    const historyLength = mode === 'auto' ? HISTORY_LIMIT : request.explain ? this.deps.explainHistory : 0;
+    const [version, excluded, recent] = await Promise.all([
       featureStore.activeVersion(),
-      userIdx !== null && request.excludePurchased ? featureStore.getPurchasedItems(userIdx) : NONE,
-      userIdx !== null && request.explain
-        ? featureStore.getRecentPurchases(userIdx, this.deps.explainHistory)
-        : NONE,
+      userIdx !== null && mode === 'exclude' ? featureStore.getPurchasedItems(userIdx) : NONE,
+      userIdx !== null && historyLength > 0 ? featureStore.getRecentPurchases(userIdx, historyLength) : NONE,
     ]);
     if (version === null) throw noModel();
     const vector = userIdx === null ? null : await featureStore.getUserVector(version, userIdx);
-    return { version, purchased, recent, vector };
+    const purchased = mode === 'auto' ? [...new Set(recent.map((p) => p.item_idx))] : excluded;
+    const again =
+      mode === 'auto'
+        ? repurchaseCandidates(recent, this.deps.repurchase, (this.deps.now ?? Date.now)())
+        : [];
+    return { version, vector, purchased, recent, again };
   }
 
-  /** The nearest eligible items (with vectors, for MMR and explanations) and the explained history. */
-  private candidates(
-    version: string,
-    vector: Float32Array,
+  /**
+   * Candidates from the vector index: the nearest eligible items (purchases excluded unless
+   * `repurchase=include`), the repurchase candidates with their vectors and payloads, and the
+   * explained history — in one round of index calls.
+   */
+  private async candidates(
     request: RecommendRequest,
-    purchased: readonly number[],
-    recent: readonly Purchase[],
-  ): Promise<[SearchHit[], readonly PurchasedItem[]]> {
+    user: LoadedUser,
+    vector: Float32Array,
+  ): Promise<Candidates> {
     const useMmr = request.diversityLambda < 1;
-    return Promise.all([
+    const { version } = user;
+    const [hits, history, again] = await Promise.all([
       this.deps.vectorIndex.search({
         vector,
         k: useMmr ? request.k * this.deps.oversampling : request.k,
-        filter: toSearchFilter(request.filters, purchased),
+        filter: toSearchFilter(request.filters, user.purchased),
         withVectors: true,
         version,
       }),
-      request.explain && recent.length > 0 ? this.purchasedItems(version, recent) : NONE,
+      request.explain && user.recent.length > 0 ? this.purchasedItems(version, user.recent) : NONE,
+      this.repurchasePicks(request, user, vector),
     ]);
+    return { hits, history, again };
+  }
+
+  /**
+   * The repurchase candidates that pass the request's filters and have a vector in the version,
+   * ranked (recency weight, then model score) and cut to REPURCHASE_MAX_ITEMS and `k`.
+   */
+  private async repurchasePicks(
+    request: RecommendRequest,
+    user: LoadedUser,
+    vector: Float32Array | null,
+  ): Promise<RepurchasePick[]> {
+    if (user.again.length === 0) return [];
+    const points = await this.deps.vectorIndex.retrieve(
+      user.again.map((c) => c.item_idx),
+      { withVectors: true, version: user.version },
+    );
+    const eligible = filterPredicate(toSearchFilter(request.filters));
+    const byId = new Map<number, ItemPoint>();
+    for (const p of points) if (eligible(p.payload)) byId.set(p.id, p);
+    const scores = new Map<number, number>();
+    if (vector !== null) for (const [id, p] of byId) scores.set(id, dot(vector, p.vector));
+    const ranked = rankRepurchase(
+      user.again.filter((c) => byId.has(c.item_idx)),
+      (id) => scores.get(id),
+    );
+    const take = Math.min(request.k, this.deps.repurchase.maxItems);
+    return ranked.slice(0, take).map((candidate) => ({
+      candidate,
+      point: byId.get(candidate.item_idx)!,
+      score: scores.get(candidate.item_idx) ?? 0,
+    }));
   }
 
   private trendingStage(
     traced: boolean,
-    version: string,
     request: RecommendRequest,
-    purchased: readonly number[],
+    user: LoadedUser,
   ): Promise<Recommendations> {
     return traced
-      ? withSpan('recommend.candidates', () => this.fromTrending(version, request, purchased), {
+      ? withSpan('recommend.candidates', () => this.fromTrending(request, user), {
           attributes: { 'recsys.candidate_source': 'trending' },
         })
-      : this.fromTrending(version, request, purchased);
+      : this.fromTrending(request, user);
   }
 
   private rerankAndExplain(
-    version: string,
     request: RecommendRequest,
-    hits: SearchHit[],
-    history: readonly PurchasedItem[],
+    user: LoadedUser,
+    found: Candidates,
     useMmr: boolean,
     traced: boolean,
   ): Recommendations {
     const { metrics } = this.deps;
+    const { hits, history, again } = found;
+    const slots = request.k - again.length;
     let chosen: SearchHit[];
-    if (useMmr && hits.length > 1) {
+    if (useMmr && hits.length > 1 && slots > 1) {
       const span = traced
         ? tracer().startSpan('recommend.mmr', { attributes: { 'recsys.candidates': hits.length } })
         : undefined;
       const started = performance.now();
       const order = mmrSelect(
         hits as Array<SearchHit & { vector: Float32Array }>,
-        request.k,
+        slots,
         request.diversityLambda,
       );
       chosen = order.map((i) => hits[i]!);
@@ -228,37 +287,47 @@ export class Recommender {
       metrics.mmrApplied.inc();
       span?.end();
     } else {
-      chosen = hits.length > request.k ? hits.slice(0, request.k) : hits;
+      chosen = hits.length > slots ? hits.slice(0, Math.max(0, slots)) : hits;
     }
+    this.countExcluded(user, again.length);
 
-    const diversity = intraListDiversity(chosen.map((h) => h.vector!));
+    const vectors: Array<ArrayLike<number>> = [];
+    const items: RecommendedItem[] = [];
+    for (const pick of again) {
+      items.push(repurchaseItem(pick, pick.score));
+      vectors.push(pick.point.vector);
+    }
+    for (const hit of chosen) {
+      items.push({ item_idx: hit.id, score: hit.score, metadata: hit.payload });
+      vectors.push(hit.vector!);
+    }
+    const diversity = intraListDiversity(vectors);
     if (diversity !== undefined) metrics.recommendationDiversity.observe(diversity);
 
-    const items: RecommendedItem[] = chosen.map((hit) => ({
-      item_idx: hit.id,
-      score: hit.score,
-      metadata: hit.payload,
-    }));
     if (request.explain) {
       const span = traced
         ? tracer().startSpan('recommend.explain', { attributes: { 'recsys.history': history.length } })
         : undefined;
       const started = performance.now();
-      const explanations = explainItems(
-        chosen.map((hit) => hit.vector!),
-        history,
-        request.explainTopK,
-      );
+      const explanations = explainItems(vectors, history, request.explainTopK);
       for (let i = 0; i < items.length; i++) items[i]!.explanation = explanations[i]!;
       metrics.explainDuration.observe((performance.now() - started) / 1000);
       span?.end();
     }
-    return { user_idx: request.userIdx, source: 'personalized', model_version: version, items };
+    return { user_idx: request.userIdx, source: 'personalized', model_version: user.version, items };
+  }
+
+  /** `items_excluded_history_total`: purchased items kept out of the list (re-offered ones are not). */
+  private countExcluded(user: LoadedUser, reoffered: number): void {
+    const excluded = user.purchased.length - reoffered;
+    if (excluded > 0) this.deps.metrics.itemsExcludedHistory.inc(excluded);
   }
 
   /** The user's recent purchases with their vectors and names (items not in the model are skipped). */
   private async purchasedItems(version: string, recent: readonly Purchase[]): Promise<PurchasedItem[]> {
-    const ids = [...new Set(recent.map((p) => p.item_idx))];
+    const explained =
+      recent.length > this.deps.explainHistory ? recent.slice(0, this.deps.explainHistory) : recent;
+    const ids = [...new Set(explained.map((p) => p.item_idx))];
     const points = await this.deps.vectorIndex.retrieve(ids, { withVectors: true, version });
     return points.map((p) => ({ item_idx: p.id, item_name: p.payload.prod_name, vector: p.vector }));
   }
@@ -266,20 +335,25 @@ export class Recommender {
   /**
    * Trending items passing the request's filters and exclusions: the lists of the requested
    * product groups (interleaved) when a group filter is given, topped up from the global list.
+   * With `repurchase=auto` the user's repurchase candidates come first (when the index can give
+   * their payloads).
    */
-  private async fromTrending(
-    version: string,
-    request: RecommendRequest,
-    purchased: readonly number[],
-  ): Promise<Recommendations> {
+  private async fromTrending(request: RecommendRequest, user: LoadedUser): Promise<Recommendations> {
     const { trending } = this.deps;
-    const eligible = filterPredicate(toSearchFilter(request.filters, purchased));
+    const { version } = user;
+    const again = await this.repurchasePicks(request, user, null).catch(() => [] as RepurchasePick[]);
+    this.countExcluded(user, again.length);
+    const eligible = filterPredicate(toSearchFilter(request.filters, user.purchased));
     const groups = request.filters.productGroups;
     const scopes: TrendingScope[] =
       groups.length > 0 ? groups.map((productGroup) => ({ kind: 'group', productGroup })) : [GLOBAL_SCOPE];
     const lists = await Promise.all(scopes.map((scope) => trending.get(version, scope)));
     const items: RecommendedItem[] = [];
     const taken = new Set<number>();
+    for (const pick of again) {
+      taken.add(pick.point.id);
+      items.push(repurchaseItem(pick, trendingScore(items.length)));
+    }
     const take = (list: readonly ItemMetadata[]) => {
       for (const item of list) {
         if (items.length >= request.k) return;
@@ -296,6 +370,39 @@ export class Recommender {
     }
     return { user_idx: request.userIdx, source: 'trending', model_version: version, items };
   }
+}
+
+interface LoadedUser {
+  version: string;
+  vector: Float32Array | null;
+  /** Ids kept out of the vector search and the trending lists. */
+  purchased: readonly number[];
+  /** Newest first: what the repurchase stage ranks and explanations compare with. */
+  recent: readonly Purchase[];
+  /** Repurchase candidates (`repurchase=auto`), not yet filtered or ranked. */
+  again: RepurchaseCandidate[];
+}
+
+interface RepurchasePick {
+  candidate: RepurchaseCandidate;
+  point: ItemPoint;
+  /** The model's user–item score (0 without a user vector). */
+  score: number;
+}
+
+interface Candidates {
+  hits: SearchHit[];
+  history: readonly PurchasedItem[];
+  again: RepurchasePick[];
+}
+
+function repurchaseItem(pick: RepurchasePick, score: number): RecommendedItem {
+  return {
+    item_idx: pick.point.id,
+    score,
+    metadata: pick.point.payload,
+    bought_before: { times: pick.candidate.times, last_purchased_at: pick.candidate.last_purchased_at },
+  };
 }
 
 function interleaveItems(lists: ReadonlyArray<readonly ItemMetadata[]>): ItemMetadata[] {

@@ -74,7 +74,7 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
     let stores: ContractStores;
     let main: Harness;
 
-    const makeApp = (options: Partial<ServeOptions> = {}): Harness => {
+    const makeApp = (options: Partial<ServeOptions> = {}, now?: () => Date): Harness => {
       const fs = withFaults(stores.featureStore, 'feature store');
       const vi = withFaults(stores.vectorIndex, 'vector index');
       const bus = withFaults(stores.eventBus, 'event bus');
@@ -85,7 +85,9 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
         vectorIndex: vi.port,
         eventBus: recorder.bus,
         metrics,
-        options: { storeTimeoutMs: 200, ...options },
+        // The exclusion contract is the baseline here; the repurchase stage has its own block.
+        options: { storeTimeoutMs: 200, repurchase: 'exclude', ...options },
+        ...(now ? { now } : {}),
       });
       return {
         app,
@@ -345,6 +347,127 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
           400,
           /^user_idx: must be an integer between 0 and/,
         );
+      });
+    });
+
+    // --- the repurchase stage ------------------------------------------------------------------
+
+    describe('GET /recommend/{user_idx} with repurchase=auto', () => {
+      // USER bought 5, 1, 0, 10 on four consecutive days (newest first); asked the day after the
+      // last, with the default window (28 d) and half-life (7 d), all four are candidates, ranked
+      // by recency.
+      const BOUGHT = USER.purchases.map((p) => p.item_idx);
+      const dayAfter = () => new Date('2026-01-06T00:00:00.000Z');
+      let shop: Harness;
+      beforeAll(() => {
+        shop = makeApp({}, dayAfter);
+      });
+      const ask = (path: string, harness?: Harness) => get(path, harness ?? shop);
+      type Item = NonNullable<Json['items']>[number] & {
+        bought_before?: { times: number; last_purchased_at: string };
+      };
+      const items = (body: Json) => body.items as Item[];
+
+      it("puts the recent purchases first, newest first, then the model's best other items", async () => {
+        const { res, body } = await ask(`/recommend/${USER.userIdx}?repurchase=auto&k=6&diversity_lambda=1`);
+        expect(res.status).toBe(200);
+        expect(ids(body).slice(0, 4)).toEqual(BOUGHT);
+        const oracle = rankByInnerProduct(USER.vector!, (m) => !PURCHASED.has(m.item_idx));
+        expect(ids(body).slice(4)).toEqual(oracle.slice(0, 2));
+        for (const [i, item] of items(body).entries()) {
+          expect(item.score).toBeCloseTo(innerProduct(USER.vector!, vectorOf(item.item_idx)), 4);
+          if (i < 4) {
+            expect(item.bought_before).toEqual({ times: 1, last_purchased_at: USER.purchases[i]!.ts });
+          } else {
+            expect(item.bought_before).toBeUndefined();
+          }
+        }
+      });
+
+      it('honours k, with repurchases taking the first places', async () => {
+        const { body } = await ask(`/recommend/${USER.userIdx}?repurchase=auto&k=3`);
+        expect(ids(body)).toEqual(BOUGHT.slice(0, 3));
+      });
+
+      it('applies filters and exclude_ids to the repurchase candidates as to every other item', async () => {
+        const group = metadataOf(BOUGHT[0]!).product_group_name;
+        const { body } = await ask(
+          `/recommend/${USER.userIdx}?repurchase=auto&k=8&diversity_lambda=1&product_group=${encodeURIComponent(group)}&exclude_ids=${BOUGHT[0]}`,
+        );
+        const again = BOUGHT.filter((id) => id !== BOUGHT[0] && metadataOf(id).product_group_name === group);
+        expect(ids(body).slice(0, again.length)).toEqual(again);
+        for (const item of items(body)) {
+          expect(item.metadata.product_group_name).toBe(group);
+          expect(item.item_idx).not.toBe(BOUGHT[0]);
+        }
+        expect(new Set(ids(body)).size).toBe(ids(body).length);
+      });
+
+      it('caps the stage at REPURCHASE_MAX_ITEMS and leaves the other purchases out', async () => {
+        const harness = makeApp(
+          { repurchaseStage: { windowDays: 28, halfLifeDays: 7, maxItems: 2 } },
+          dayAfter,
+        );
+        const { body } = await ask(
+          `/recommend/${USER.userIdx}?repurchase=auto&k=6&diversity_lambda=1`,
+          harness,
+        );
+        expect(ids(body).slice(0, 2)).toEqual(BOUGHT.slice(0, 2));
+        for (const id of ids(body).slice(2)) expect(PURCHASED.has(id)).toBe(false);
+        expect(await metricValue(harness.metrics, 'items_excluded_history_total')).toBe(PURCHASED.size - 2);
+      });
+
+      it('counts only purchases within the window: a two-day window keeps the last two', async () => {
+        const harness = makeApp(
+          { repurchaseStage: { windowDays: 2, halfLifeDays: 7, maxItems: 12 } },
+          dayAfter,
+        );
+        const { body } = await ask(
+          `/recommend/${USER.userIdx}?repurchase=auto&k=4&diversity_lambda=1`,
+          harness,
+        );
+        expect(ids(body).slice(0, 2)).toEqual(BOUGHT.slice(0, 2));
+        for (const id of ids(body).slice(2)) expect(PURCHASED.has(id)).toBe(false);
+      });
+
+      it('explains a repurchase by the purchase itself', async () => {
+        const { body } = await ask(`/recommend/${USER.userIdx}?repurchase=auto&k=2&explain=true`);
+        const first = items(body)[0]!;
+        expect(first.explanation![0]).toMatchObject({ item_idx: first.item_idx, similarity: 1 });
+      });
+
+      it('offers a cold user with history their purchase first, then trending', async () => {
+        const { body } = await ask(`/recommend/${COLD_USER.userIdx}?repurchase=auto&k=4`);
+        expect(body.source).toBe('trending');
+        const bought = COLD_USER.purchases[0]!.item_idx;
+        expect(ids(body)).toEqual([
+          bought,
+          ...WORLD_TRENDING_GLOBAL.filter((id) => id !== bought).slice(0, 3),
+        ]);
+        expect(items(body)[0]!.bought_before?.times).toBe(1);
+      });
+
+      it('is the server default when REPURCHASE=auto, and exclude_purchased still works', async () => {
+        const harness = makeApp({ repurchase: 'auto' }, dayAfter);
+        const auto = await ask(`/recommend/${USER.userIdx}?k=4`, harness);
+        expect(ids(auto.body)).toEqual(BOUGHT);
+        const excluded = await ask(`/recommend/${USER.userIdx}?k=4&exclude_purchased=true`, harness);
+        for (const id of ids(excluded.body)) expect(PURCHASED.has(id)).toBe(false);
+        const included = await ask(
+          `/recommend/${USER.userIdx}?k=4&diversity_lambda=1&repurchase=include`,
+          harness,
+        );
+        expect(ids(included.body)).toEqual(rankByInnerProduct(USER.vector!, () => true).slice(0, 4));
+      });
+
+      it.each([
+        ['repurchase=sometimes', /^repurchase: must be one of auto, include, exclude/],
+        [
+          'repurchase=auto&exclude_purchased=true',
+          /^repurchase: give either repurchase or exclude_purchased/,
+        ],
+      ])('rejects %s with a 400 problem naming the parameter', async (query, detail) => {
+        await expectProblem((await ask(`/recommend/${USER.userIdx}?${query}`)).res, 400, detail);
       });
     });
 
