@@ -1,10 +1,9 @@
 """Peer for bench/als-peer.bench.ts: the same ALS on the same interactions with `implicit`.
 
 Reads the training interactions (CSV `user_idx,item_idx,weight`, possibly Spark part files in a
-folder) and the evaluation users (one `user_idx` per line), fits implicit's
-AlternatingLeastSquares on the CPU and writes JSON: the fit time and, per evaluation user, the
-top-N items ranked by the model (no filtering; the caller applies exclusions and metrics so both
-models are scored by the same code).
+folder), fits implicit's AlternatingLeastSquares on the CPU and writes JSON: the fit time and the
+factors of every user and item that has an interaction (as Spark's ALS has), so the caller can
+serve them through the project's own pipeline and score them with the same evaluation.
 
 Spark's implicit ALS uses confidence c = 1 + alpha * r and scales the regularisation by each
 user's (item's) number of interactions (ALS-WR); implicit takes the confidence matrix as given and
@@ -41,7 +40,6 @@ def read_csv_rows(path):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--train", required=True)
-    parser.add_argument("--users", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--factors", type=int, default=64)
     parser.add_argument("--iterations", type=int, default=15)
@@ -49,7 +47,6 @@ def main():
     parser.add_argument("--reg-scale", type=float, default=1.0)
     parser.add_argument("--alpha", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--top", type=int, default=212)
     parser.add_argument("--confidence", choices=["spark", "implicit"], default="spark")
     args = parser.parse_args()
 
@@ -74,16 +71,17 @@ def main():
     model.fit(user_items, show_progress=False)
     fit_seconds = time.perf_counter() - started
 
-    with open(args.users) as f:
-        eval_users = np.array([int(line) for line in f if line.strip()], dtype=np.int64)
-    eval_users = eval_users[eval_users < n_users]
-    ids, _ = model.recommend(
-        eval_users, user_items[eval_users], N=min(args.top, n_items), filter_already_liked_items=False
-    )
-    recs = {str(int(u)): [int(i) for i in row if i >= 0] for u, row in zip(eval_users, ids)}
+    user_rows = np.flatnonzero(np.diff(user_items.indptr) > 0)
+    item_cols = np.flatnonzero(np.bincount(user_items.indices, minlength=n_items) > 0)
+    user_factors = np.asarray(model.user_factors, dtype=np.float32)
+    item_factors = np.asarray(model.item_factors, dtype=np.float32)
     with open(args.out, "w") as f:
-        json.dump({"fit_seconds": fit_seconds, "users": n_users, "items": n_items,
-                   "pairs": int(user_items.nnz), "recs": recs}, f)
+        json.dump({
+            "fit_seconds": fit_seconds,
+            "pairs": int(user_items.nnz),
+            "users": [[int(u), [float(x) for x in user_factors[u]]] for u in user_rows],
+            "items": [[int(i), [float(x) for x in item_factors[i]]] for i in item_cols],
+        }, f)
 
 
 if __name__ == "__main__":
