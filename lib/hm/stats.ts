@@ -34,6 +34,8 @@ interface CustomerState {
   rows: number;
   visits: number;
   firstDay: Map<string, string>;
+  /** The latest day each article was bought (re-buy gaps). */
+  lastDay: Map<string, string>;
   /** Articles bought on two or more days. */
   repeated: Set<string>;
   counts: Record<Level, Map<string, number>>;
@@ -61,6 +63,8 @@ export interface Stats {
   repeatRowShare: number;
   /** Customer–article pairs bought on two or more days (sampled customers). */
   repeatPairShare: number;
+  /** Re-buy rows within 7 days of the article's previous purchase, of all re-buy rows. */
+  repeatWithinWeekShare: number;
   visitsPerCustomer: { mean: number; median: number; p90: number };
   rowsPerCustomer: { mean: number; median: number; p90: number };
   popularity: { soldShare: number; top1PctShare: number; top10PctShare: number; gini: number };
@@ -186,6 +190,7 @@ export async function computeStats(input: StatsInput): Promise<Stats> {
   let deptPairs = 0;
   let sameDeptPairs = 0;
   let repeatRows = 0;
+  let repeatWithinWeek = 0;
   let sampledRows = 0;
   // Cluster purchase profiles by department and by article, from customers in the even hash
   // half, and the purchases of the customers in the odd half (for taste).
@@ -220,11 +225,19 @@ export async function computeStats(input: StatsInput): Promise<Stats> {
         for (const a of basket.articles) {
           sampledRows++;
           const first = state.firstDay.get(a);
-          if (first === undefined) state.firstDay.set(detach(a), day);
-          else if (first < day) {
+          if (first === undefined) {
+            state.firstDay.set(detach(a), day);
+          } else if (first < day) {
             repeatRows++;
             state.repeated.add(a);
+            const previous = state.lastDay.get(a) ?? first;
+            if (Date.parse(day) - Date.parse(previous) <= 7 * 86_400_000) repeatWithinWeek++;
           }
+        }
+        // Updated after the basket, so every unit of an article compares with an earlier day.
+        for (const a of distinct) {
+          if (state.lastDay.has(a)) state.lastDay.set(a, day);
+          else state.lastDay.set(detach(a), day);
         }
       }
     }
@@ -267,6 +280,7 @@ export async function computeStats(input: StatsInput): Promise<Stats> {
             rows: 0,
             visits: 0,
             firstDay: new Map(),
+            lastDay: new Map(),
             repeated: new Set(),
             counts: Object.fromEntries(LEVELS.map((l) => [l, new Map()])) as CustomerState['counts'],
           };
@@ -344,6 +358,7 @@ export async function computeStats(input: StatsInput): Promise<Stats> {
     siblingShare: ratio(siblingRows, rows),
     sameDepartmentPairShare: ratio(sameDeptPairs, deptPairs),
     repeatRowShare: ratio(repeatRows, sampledRows),
+    repeatWithinWeekShare: ratio(repeatWithinWeek, repeatRows),
     repeatPairShare: ratio(
       [...customers.values()].reduce((s, c) => s + c.repeated.size, 0),
       [...customers.values()].reduce((s, c) => s + c.firstDay.size, 0),
