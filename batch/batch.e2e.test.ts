@@ -110,13 +110,15 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
   });
 
   let firstVersion = '';
+  /** The version trained before the hold-out, whose evaluation the served refit carries. */
+  let evaluatedVersion = '';
   let users1 = new Map<string, number>();
   let items1 = new Map<string, number>();
 
   it('runs every step and publishes a complete version', async () => {
     const { code, output } = await runBatch();
     expect(code, output).toBe(0);
-    for (const step of ['csv-to-delta', 'preprocess', 'train-als', 'evaluate', 'trending', 'load']) {
+    for (const step of ['csv-to-delta', 'preprocess', 'train-als', 'evaluate', 'refit', 'trending', 'load']) {
       expect(output).toMatch(new RegExp(`\\n${step}\\s+done`));
     }
     // The served-pipeline tables: hold-out per policy and segment, prequential static → online.
@@ -137,6 +139,23 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
     expect(await store.activeVersion()).toBe(firstVersion);
 
     const bundle = await BundleReader.open(join(env['MODELS_DIR']!, firstVersion));
+    // The served version is the refit on every day; its twin trained before the hold-out was evaluated.
+    const [split] = await spark.read.format('delta').load(lake.silver.split).collect();
+    const lastDay = (split!['last_day'] as Date).toISOString().slice(0, 10);
+    expect(bundle.info.trained_through).toBe(lastDay);
+    evaluatedVersion = bundle.info.evaluated_version!;
+    expect(evaluatedVersion < firstVersion).toBe(true);
+    const twin = await spark.read
+      .format('delta')
+      .load(lake.gold.versions)
+      .where(`version = '${evaluatedVersion}'`)
+      .collect();
+    expect(twin[0]!['train_end']).not.toBe(lastDay);
+    expect(output).toMatch(
+      new RegExp(
+        `refit\\s+done.*${firstVersion} trained through ${lastDay}.*evaluated as ${evaluatedVersion}`,
+      ),
+    );
     expect(bundle.info.rank).toBe(8);
     expect(bundle.info.metrics?.['holdout_default_map_at_12']).toBeGreaterThanOrEqual(0);
     expect(bundle.info.metrics?.['prequential_online_default_map_at_12']).toBeGreaterThanOrEqual(0);
@@ -241,10 +260,11 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
     expect(code, output).toBe(0);
     expect(output).toMatch(/\nlambda05\s+0\.\d{4} → 0\.\d{4}/);
     expect(output).not.toContain('served pipeline, hold-out');
+    expect(output).toContain(`${firstVersion} is a refit on every day; evaluating ${evaluatedVersion}`);
     const rows = await spark.read
       .format('delta')
       .load(lake.gold.metrics)
-      .where(`version = '${firstVersion}'`)
+      .where(`version = '${evaluatedVersion}'`)
       .collect();
     const keys = new Set(rows.map((r) => `${r['protocol']}/${r['variant']}/${r['policy']}/${r['segment']}`));
     expect(keys.has('holdout/static/default/all')).toBe(true); // from the batch run, kept
@@ -266,12 +286,12 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
       { note: () => {}, print: () => {} },
     );
     const split = await readSplit(ctx);
-    const record = await readVersion(ctx, firstVersion);
+    const record = await readVersion(ctx, evaluatedVersion);
     const users = testUsers(ctx, { from: addDays(split.trainEnd, 1), to: split.lastDay }, 0);
     const modelsDir = join(root, 'evaluation-check');
     const dir = await writeEvaluationBundle(ctx, {
       modelsDir,
-      version: firstVersion,
+      version: evaluatedVersion,
       rank: record.rank,
       createdAt: record.created_at,
       through: split.trainEnd,
@@ -292,8 +312,8 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
     expect(profiles).toBeGreaterThan(0);
     // The served trending lists count the test days; the evaluated ones stop at the training end.
     const trending = await bundle.trending();
-    expect(trending).toEqual(await computeTrending(ctx, firstVersion, split.trainEnd));
-    const served = await computeTrending(ctx, firstVersion, split.lastDay);
+    expect(trending).toEqual(await computeTrending(ctx, evaluatedVersion, split.trainEnd));
+    const served = await computeTrending(ctx, evaluatedVersion, split.lastDay);
     expect(trending.global).not.toEqual(served.global);
     rmSync(modelsDir, { recursive: true, force: true });
   });

@@ -15,6 +15,7 @@ export const STEP_NAMES = [
   'preprocess',
   'train-als',
   'evaluate',
+  'refit',
   'trending',
   'load',
 ] as const;

@@ -39,7 +39,7 @@ import { writeBundle } from './load.ts';
 import { addDays, archivedEvents, readSplit } from './preprocess.ts';
 import { delta, deltaIfExists, sqlString } from './spark.ts';
 import { computeTrending } from './trending.ts';
-import { currentVersion } from './versions.ts';
+import { currentVersion, readVersion } from './versions.ts';
 
 export { K };
 
@@ -420,9 +420,15 @@ export function prequentialTable(rows: readonly MetricRow[], window: EvalWindow)
   return lines.join('\n');
 }
 
-/** The metrics of `version` over all users, keyed `<protocol>[_<variant>]_<policy>_<metric>`. */
+/**
+ * The metrics of `version` (of its evaluated twin, for a refit) over all users, keyed
+ * `<protocol>[_<variant>]_<policy>_<metric>`.
+ */
 export async function readMetrics(ctx: BatchContext, version: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
+  // A refit carries the figures of its evaluated twin.
+  const record = await readVersion(ctx, version).catch(() => undefined);
+  if (record?.evaluated_version) version = record.evaluated_version;
   // No metrics table yet (evaluate skipped): the version simply carries none.
   const table = await deltaIfExists(ctx.spark, ctx.lake.gold.metrics);
   if (!table || !(await table.columns()).includes('protocol')) return out;
@@ -444,12 +450,25 @@ export function protocolsFor(value: string): EvalProtocol[] {
 
 async function run(ctx: BatchContext): Promise<StepResult> {
   const { config } = ctx;
-  const record = await currentVersion(ctx);
-  const { version } = record;
   const split = await readSplit(ctx);
   if (split.holdoutDays === 0) {
     return { rows: 0, summary: 'skipped: no hold-out period (HOLDOUT_DAYS=0)' };
   }
+  let record = await currentVersion(ctx);
+  if (record.evaluated_version) {
+    // A refit has seen the test days: its figures are those of its twin trained before them.
+    ctx.print(
+      `  ${record.version} is a refit on every day; evaluating ${record.evaluated_version}, its twin trained through ${split.trainEnd}`,
+    );
+    record = await readVersion(ctx, record.evaluated_version);
+  }
+  if (record.train_end > split.trainEnd) {
+    throw new BatchError(
+      `version ${record.version} was trained through ${record.train_end}, after the training period (to ${split.trainEnd}): ` +
+        'it would be scored on days it has seen',
+    );
+  }
+  const { version } = record;
   const protocols = protocolsFor(ctx.options.protocol ?? config.batch.evalProtocol);
   const policies = policySet(ctx.options.policies ?? []);
   const result = await evaluateServed(ctx, {

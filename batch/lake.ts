@@ -55,6 +55,8 @@ export function lakeTables(root: string) {
       purchases: at('silver', 'purchases'),
       /** Training interactions: one row per (user, item) with a decayed weight. */
       interactions: at('silver', 'interactions'),
+      /** The same over every day, hold-out included (the refit's training set). */
+      interactionsAll: at('silver', 'interactions_all'),
       /** Hold-out purchases: one row per (user, item) bought in the last HOLDOUT_DAYS. */
       holdout: at('silver', 'holdout'),
       /** One row: the days that bound the split. */

@@ -133,6 +133,8 @@ export interface BundleTarget {
   createdAt: string;
   trending: TrendingLists;
   metrics?: Record<string, number>;
+  trainedThrough?: string;
+  evaluatedVersion?: string;
 }
 
 /** Writes `<modelsDir>/<version>/` from the lake (bounded memory) and returns its directory. */
@@ -148,6 +150,8 @@ export async function writeBundle(
     rank,
     created_at: createdAt,
     ...(Object.keys(metrics).length > 0 ? { metrics } : {}),
+    ...(target.trainedThrough ? { trained_through: target.trainedThrough } : {}),
+    ...(target.evaluatedVersion ? { evaluated_version: target.evaluatedVersion } : {}),
   });
   try {
     let n = 0;
@@ -232,6 +236,8 @@ async function run(ctx: BatchContext): Promise<StepResult> {
         createdAt: record.created_at,
         trending: await readTrending(ctx, version),
         metrics: await readMetrics(ctx, version),
+        trainedThrough: record.train_end,
+        ...(record.evaluated_version ? { evaluatedVersion: record.evaluated_version } : {}),
       });
   const bundle = await BundleReader.open(bundleDir);
   const { users, items } = bundle.info;

@@ -9,7 +9,9 @@
  * - training interactions: one row per (user, item) before the hold-out, weighted by purchase
  *   count and recency — each purchase counts 0.5^(age / DECAY_HALF_LIFE_DAYS) at the end of the
  *   training period (no decay when the half-life is 0); archived clicks and add-to-carts count
- *   with `BATCH_WEIGHT_CLICK` / `BATCH_WEIGHT_ADD_TO_CART`.
+ *   with `BATCH_WEIGHT_CLICK` / `BATCH_WEIGHT_ADD_TO_CART`;
+ * - the same over every day, hold-out included, decayed to the last day (`interactions_all`):
+ *   what the `refit` step trains the served model on.
  */
 import { col, type DataFrame, expr, functions as F, lit } from '../lib/spark-connect/index.ts';
 import { ITEM_STRING_FIELDS } from '../lib/stores/bundle.ts';
@@ -153,46 +155,54 @@ async function run(ctx: BatchContext): Promise<StepResult> {
     .save(lake.silver.split);
 
   // --- training interactions -----------------------------------------------------------------
-  const weights = config.batch.eventWeights;
-  const trainPurchases = allPurchases
-    .where(col('t_dat').leq(expr(`DATE ${sqlString(trainEnd)}`)))
-    .select(
-      col('user_idx'),
-      col('item_idx'),
-      col('t_dat'),
-      lit(1).cast('double').alias('base'),
-      lit(1).alias('is_purchase'),
-    );
-  const trainEvents = knownEvents
-    ?.where(col('event_type').isin('click', 'add_to_cart'))
-    .where(col('t_dat').leq(expr(`DATE ${sqlString(trainEnd)}`)))
-    .select(
-      col('user_idx'),
-      col('item_idx'),
-      col('t_dat'),
-      F.when(col('event_type').eq('click'), lit(weights.click))
-        .otherwise(lit(weights.add_to_cart))
-        .cast('double')
-        .alias('base'),
-      lit(0).alias('is_purchase'),
-    );
-  const signals = trainEvents ? trainPurchases.union(trainEvents) : trainPurchases;
-  await signals
-    .withColumn(
-      'w',
-      col('base').multiply(expr(decayExpression('t_dat', trainEnd, config.model.decayHalfLifeDays))),
-    )
-    .groupBy('user_idx', 'item_idx')
-    .agg(
-      F.sum('w').cast('float').alias('weight'),
-      F.sum('is_purchase').cast('int').alias('purchases'),
-      F.max('t_dat').alias('last_day'),
-    )
-    .where(col('weight').gt(0))
+  const interactionsUpTo = (endDay: string): DataFrame => {
+    const weights = config.batch.eventWeights;
+    const purchases = allPurchases
+      .where(col('t_dat').leq(expr(`DATE ${sqlString(endDay)}`)))
+      .select(
+        col('user_idx'),
+        col('item_idx'),
+        col('t_dat'),
+        lit(1).cast('double').alias('base'),
+        lit(1).alias('is_purchase'),
+      );
+    const others = knownEvents
+      ?.where(col('event_type').isin('click', 'add_to_cart'))
+      .where(col('t_dat').leq(expr(`DATE ${sqlString(endDay)}`)))
+      .select(
+        col('user_idx'),
+        col('item_idx'),
+        col('t_dat'),
+        F.when(col('event_type').eq('click'), lit(weights.click))
+          .otherwise(lit(weights.add_to_cart))
+          .cast('double')
+          .alias('base'),
+        lit(0).alias('is_purchase'),
+      );
+    return (others ? purchases.union(others) : purchases)
+      .withColumn(
+        'w',
+        col('base').multiply(expr(decayExpression('t_dat', endDay, config.model.decayHalfLifeDays))),
+      )
+      .groupBy('user_idx', 'item_idx')
+      .agg(
+        F.sum('w').cast('float').alias('weight'),
+        F.sum('is_purchase').cast('int').alias('purchases'),
+        F.max('t_dat').alias('last_day'),
+      )
+      .where(col('weight').gt(0));
+  };
+  await interactionsUpTo(trainEnd)
     .write.format('delta')
     .mode('overwrite')
     .option('overwriteSchema', true)
     .save(lake.silver.interactions);
+  // Every day, hold-out included, decayed to the last day: what the refit step trains on.
+  await (holdoutDays === 0 ? delta(spark, lake.silver.interactions) : interactionsUpTo(lastDay)).write
+    .format('delta')
+    .mode('overwrite')
+    .option('overwriteSchema', true)
+    .save(lake.silver.interactionsAll);
 
   // --- hold-out --------------------------------------------------------------------------------
   await allPurchases

@@ -11,7 +11,7 @@ describe('selectSteps', () => {
 
   it('runs one step, or resumes from one', () => {
     expect(selectSteps({ step: 'evaluate' })).toEqual(['evaluate']);
-    expect(selectSteps({ from: 'evaluate' })).toEqual(['evaluate', 'trending', 'load']);
+    expect(selectSteps({ from: 'evaluate' })).toEqual(['evaluate', 'refit', 'trending', 'load']);
   });
 
   it('rejects unknown names and both flags at once, naming the flag', () => {

@@ -7,6 +7,7 @@ import { csvToDeltaStep } from './csv-to-delta.ts';
 import { evaluateStep } from './evaluate.ts';
 import { loadStep } from './load.ts';
 import { preprocessStep } from './preprocess.ts';
+import { refitStep } from './refit.ts';
 import { trainAlsStep } from './train-als.ts';
 import { trendingStep } from './trending.ts';
 
@@ -15,6 +16,7 @@ export const STEPS: Readonly<Record<StepName, BatchStep>> = {
   preprocess: preprocessStep,
   'train-als': trainAlsStep,
   evaluate: evaluateStep,
+  refit: refitStep,
   trending: trendingStep,
   load: loadStep,
 };

@@ -46,18 +46,30 @@ async function saveFactors(ctx: BatchContext, model: ALSModel, version: string):
   return [counts[0]!, counts[1]!];
 }
 
-async function run(ctx: BatchContext): Promise<StepResult> {
+export interface TrainedVersion {
+  version: string;
+  users: number;
+  items: number;
+  trainPairs: number;
+  trainMs: number;
+}
+
+/**
+ * Fits ALS on `interactions` (a Delta location of `user_idx, item_idx, weight`) with the
+ * configured hyper-parameters, saves the factors and the Spark model under `version`, and records
+ * the version (trained through `trainEnd`; `evaluatedVersion` names the version whose evaluation
+ * stands for this one, for a refit).
+ */
+export async function trainVersion(
+  ctx: BatchContext,
+  options: { interactions: string; version: string; trainEnd: string; evaluatedVersion?: string },
+): Promise<TrainedVersion> {
   const { spark, lake, config } = ctx;
-  const version = assertVersionName(ctx.options.version ?? versionNameAt(new Date()));
-  if (ctx.options.version !== undefined && (await versionExists(ctx, version))) {
-    throw new BatchError(
-      `model version ${version} was trained already; versions are immutable, pick a new name`,
-    );
-  }
-  const split = await readSplit(ctx);
-  const interactions = delta(spark, lake.silver.interactions).select('user_idx', 'item_idx', 'weight');
+  const { version } = options;
+  const interactions = delta(spark, options.interactions).select('user_idx', 'item_idx', 'weight');
   const [stats] = await interactions.agg(F.count().alias('n')).collect();
   const trainPairs = Number(stats?.['n'] ?? 0);
+  if (trainPairs === 0) throw new BatchError(`${options.interactions} holds no interaction to learn from`);
   ctx.note(`fitting rank ${config.model.rank} × ${config.model.maxIter} iterations on ${trainPairs} pairs`);
 
   const started = performance.now();
@@ -75,20 +87,38 @@ async function run(ctx: BatchContext): Promise<StepResult> {
       reg_param: config.model.regParam,
       alpha: config.model.alpha,
       seed: config.model.seed,
-      train_end: split.trainEnd,
+      train_end: options.trainEnd,
       train_pairs: trainPairs,
       users,
       items,
       train_ms: trainMs,
+      evaluated_version: options.evaluatedVersion ?? null,
     });
-    ctx.state.version = version;
-    return {
-      rows: trainPairs,
-      summary: `version ${version}: rank ${config.model.rank}, ${users} user and ${items} item vectors, fit ${(trainMs / 1000).toFixed(1)} s`,
-    };
+    return { version, users, items, trainPairs, trainMs };
   } finally {
     await model.dispose();
   }
+}
+
+async function run(ctx: BatchContext): Promise<StepResult> {
+  const { lake, config } = ctx;
+  const version = assertVersionName(ctx.options.version ?? versionNameAt(new Date()));
+  if (ctx.options.version !== undefined && (await versionExists(ctx, version))) {
+    throw new BatchError(
+      `model version ${version} was trained already; versions are immutable, pick a new name`,
+    );
+  }
+  const split = await readSplit(ctx);
+  const trained = await trainVersion(ctx, {
+    interactions: lake.silver.interactions,
+    version,
+    trainEnd: split.trainEnd,
+  });
+  ctx.state.version = version;
+  return {
+    rows: trained.trainPairs,
+    summary: `version ${version}: rank ${config.model.rank}, ${trained.users} user and ${trained.items} item vectors, fit ${(trained.trainMs / 1000).toFixed(1)} s`,
+  };
 }
 
 export const trainAlsStep: BatchStep = {

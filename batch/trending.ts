@@ -1,6 +1,7 @@
 /**
  * Step `trending`: the most-bought items of the last TRENDING_DAYS days (up to the last day with
- * a purchase), globally and per product group, for a model version. Only items with a vector in
+ * a purchase), each purchase weighted by its recency (TRENDING_HALF_LIFE_DAYS), globally and per
+ * product group, for a model version. Only items with a vector in
  * that version are listed, so serving can always show their payload and score them. Lists go to
  * `gold/trending` (replacing the version's earlier rows); `load` puts them into the bundle and
  * the feature store.
@@ -8,10 +9,10 @@
  * The step runs before `load` (the architecture sketch drew it after): the bundle is immutable
  * once written, so its trending lists must exist when it is written.
  */
-import { col, type DataFrame, functions as F, lit, Window } from '../lib/spark-connect/index.ts';
+import { col, type DataFrame, expr, functions as F, lit, Window } from '../lib/spark-connect/index.ts';
 import type { TrendingLists } from '../lib/stores/bundle.ts';
 import type { BatchContext, BatchStep, StepResult } from './context.ts';
-import { addDays, readSplit } from './preprocess.ts';
+import { addDays, decayExpression, readSplit } from './preprocess.ts';
 import { delta, deltaIfExists, sqlString } from './spark.ts';
 import { currentVersion } from './versions.ts';
 
@@ -29,6 +30,9 @@ const GLOBAL = '__global__';
 export function trendingRanks(ctx: BatchContext, version: string, lastDay: string): DataFrame {
   const { spark, lake, config } = ctx;
   const from = addDays(lastDay, -config.model.trendingDays);
+  // Each purchase counts 0.5^(days before lastDay / TRENDING_HALF_LIFE_DAYS): the latest days'
+  // bestsellers lead (every day counts the same with a half-life of 0).
+  const weight = expr(decayExpression('t_dat', lastDay, config.model.trendingHalfLifeDays));
   const counts = delta(spark, lake.silver.purchases)
     .where(
       col('t_dat')
@@ -36,11 +40,13 @@ export function trendingRanks(ctx: BatchContext, version: string, lastDay: strin
         .and(col('t_dat').leq(F.to_date(lit(lastDay)))),
     )
     .groupBy('item_idx')
-    .agg(F.count().alias('purchases'))
+    .agg(F.sum(weight).alias('score'), F.count().alias('purchases'))
     .join(delta(spark, lake.gold.itemFactors(version)).select('item_idx'), 'item_idx', 'semi')
     .join(delta(spark, lake.silver.items).select('item_idx', 'product_group_name'), 'item_idx');
   const ranked = (scope: ReturnType<typeof col>) =>
-    F.row_number().over(Window.partitionBy(scope).orderBy(col('purchases').desc(), col('item_idx').asc()));
+    F.row_number().over(
+      Window.partitionBy(scope).orderBy(col('score').desc(), col('purchases').desc(), col('item_idx').asc()),
+    );
   const global = counts
     .withColumn('scope', lit(GLOBAL))
     .withColumn('rank', ranked(col('scope')))

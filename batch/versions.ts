@@ -21,16 +21,22 @@ export interface VersionRecord {
   users: number;
   items: number;
   train_ms: number;
+  /**
+   * For a refit (trained on every day after the evaluation): the version trained on the training
+   * period only, whose evaluation stands for this one. Null for an evaluated model itself.
+   */
+  evaluated_version: string | null;
 }
 
 /** Spark DDL of the registry table. */
 export const VERSION_DDL =
   'version STRING, created_at STRING, rank INT, max_iter INT, reg_param DOUBLE, alpha DOUBLE, seed BIGINT, ' +
-  'train_end STRING, train_pairs BIGINT, users BIGINT, items BIGINT, train_ms BIGINT';
+  'train_end STRING, train_pairs BIGINT, users BIGINT, items BIGINT, train_ms BIGINT, evaluated_version STRING';
 
 export async function recordVersion(ctx: BatchContext, record: VersionRecord): Promise<void> {
   const df = await ctx.spark.createDataFrame([record], VERSION_DDL);
-  await df.write.format('delta').mode('append').save(ctx.lake.gold.versions);
+  // mergeSchema: registries written before `evaluated_version` existed gain the column.
+  await df.write.format('delta').mode('append').option('mergeSchema', true).save(ctx.lake.gold.versions);
 }
 
 export async function readVersion(ctx: BatchContext, version: string): Promise<VersionRecord> {
@@ -55,6 +61,7 @@ export async function readVersion(ctx: BatchContext, version: string): Promise<V
     users: Number(row['users']),
     items: Number(row['items']),
     train_ms: Number(row['train_ms']),
+    evaluated_version: typeof row['evaluated_version'] === 'string' ? row['evaluated_version'] : null,
   };
 }
 

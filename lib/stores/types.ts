@@ -41,8 +41,12 @@ export interface ModelVersionInfo {
   created_at: string;
   users: number;
   items: number;
-  /** Offline evaluation results (map_at_12, recall_at_12, ...). */
+  /** Offline evaluation results (holdout_default_map_at_12, ...). */
   metrics?: Record<string, number>;
+  /** Last day of the data the model was trained on. */
+  trained_through?: string;
+  /** For a refit on every day: the version trained before the hold-out that `metrics` measured. */
+  evaluated_version?: string;
 }
 
 /** Trending lists: `global`, or one per product group name. */

@@ -1,0 +1,170 @@
+/**
+ * Quality grid: the served pipeline evaluated (both protocols) under a list of settings, on the
+ * lakes the `quality` benchmark prepared (run it first), to choose defaults by measurement.
+ *
+ *   npm run bench -- quality-grid --grid serving|model [--only synthetic|hm] [--scale small]
+ *
+ * - `serving`: settings the API and the updater read (REPURCHASE_*, EVENT_WEIGHT_*, TRENDING_DAYS
+ *   …) — no retraining: the newest model of each lake is evaluated under each setting.
+ * - `model`: settings of the batch (ALS_*, DECAY_HALF_LIFE_DAYS): preprocess and train-als run
+ *   for each, then the evaluation.
+ *
+ * The model evaluated is the project's one that `quality` recorded in bench/results/quality.json
+ * (not its `implicit` peer). Each setting is a set of environment variables over the current
+ * environment. Results:
+ * bench/results/quality-grid-<grid>.json (every row of every setting), a table on stdout.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createContext } from '../batch/context.ts';
+import { EVAL_PROTOCOLS, evaluateServed, type MetricRow } from '../batch/evaluate.ts';
+import { policySet } from '../batch/evaluation/policies.ts';
+import { ProgressPrinter } from '../batch/progress.ts';
+import { runBatch } from '../batch/runner.ts';
+import { delta } from '../batch/spark.ts';
+import { currentVersion } from '../batch/versions.ts';
+import { loadConfig } from '../lib/config.ts';
+import type { Scale } from '../lib/hm/generate.ts';
+import { createLogger } from '../lib/observability/logger.ts';
+import { SparkSession } from '../lib/spark-connect/index.ts';
+import { benchDataRoot } from './generated-data.ts';
+import { recordResult } from './results.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    grid: { type: 'string', default: 'serving' },
+    only: { type: 'string' },
+    scale: { type: 'string', default: 'small' },
+  },
+});
+
+type Setting = Record<string, string>;
+
+/** The grids: each entry one setting (environment variables). */
+const GRIDS: Record<string, Setting[]> = {
+  serving: [
+    { REPURCHASE: 'exclude' },
+    { REPURCHASE: 'include' },
+    ...['0', '0.1', '0.25', '0.5', '1', '3'].map((b) => ({ REPURCHASE: 'auto', REPURCHASE_BOOST: b })),
+    { REPURCHASE: 'auto', REPURCHASE_WINDOW_DAYS: '14' },
+    { REPURCHASE: 'auto', REPURCHASE_WINDOW_DAYS: '56' },
+    { REPURCHASE: 'auto', REPURCHASE_MAX_ITEMS: '4' },
+    { TRENDING_HALF_LIFE_DAYS: '1' },
+    { TRENDING_HALF_LIFE_DAYS: '3' },
+    { TRENDING_DAYS: '14', TRENDING_HALF_LIFE_DAYS: '3' },
+    { EVENT_WEIGHT_PURCHASE: '0.1' },
+    { EVENT_WEIGHT_PURCHASE: '0.2' },
+    { EVENT_WEIGHT_PURCHASE: '0.5' },
+  ],
+  model: [
+    {},
+    { ALS_ALPHA: '40' },
+    { ALS_ALPHA: '40', ALS_MAX_ITER: '12' },
+    { ALS_REG_PARAM: '0.01' },
+    { ALS_REG_PARAM: '0.2' },
+    { ALS_RANK: '128' },
+    { DECAY_HALF_LIFE_DAYS: '30' },
+    { DECAY_HALF_LIFE_DAYS: '120' },
+  ],
+};
+
+const grid = GRIDS[args.grid];
+if (!grid) {
+  console.error(`--grid must be one of ${Object.keys(GRIDS).join(', ')}`);
+  process.exit(2);
+}
+
+const sets: Array<{ name: string; root: string; env: Setting }> = [];
+if (args.only !== 'hm') {
+  sets.push({ name: `synthetic-${args.scale}`, root: benchDataRoot(args.scale as Scale), env: {} });
+}
+if (args.only !== 'synthetic') {
+  sets.push({
+    name: 'hm-sample',
+    root: join(benchDataRoot('small'), '..', 'hm-sample'),
+    env: { HOLDOUT_DAYS: '28', EVAL_STREAM_DAYS: '7' },
+  });
+}
+
+/** The project's model per data set, as the quality benchmark trained it (its peers are not ours). */
+const quality = JSON.parse(
+  readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'results', 'quality.json'), 'utf8'),
+) as {
+  results: Array<{ dataSet: string; models: Array<{ version: string }> }>;
+};
+const ourVersions = new Map(quality.results.map((r) => [r.dataSet, r.models[0]!.version]));
+
+const logger = createLogger({ level: 'warn' });
+const printer = new ProgressPrinter();
+const label = (setting: Setting) =>
+  Object.entries(setting)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ') || '(defaults)';
+
+interface Row {
+  dataSet: string;
+  setting: Setting;
+  version: string;
+  rows: MetricRow[];
+}
+const results: Row[] = [];
+
+for (const set of sets) {
+  for (const setting of grid) {
+    const env = {
+      ...process.env,
+      RAW_DIR: join(set.root, 'raw'),
+      LAKE_ROOT: join(set.root, 'lake'),
+      MODELS_DIR: join(set.root, 'models'),
+      STAGING_DIR: join(set.root, 'staging'),
+      LOG_LEVEL: 'warn',
+      ...set.env,
+      ...setting,
+    };
+    const config = loadConfig(env);
+    let version = ourVersions.get(set.name);
+    if (args.grid === 'model') {
+      for (const step of ['preprocess', 'train-als']) {
+        const result = await runBatch({ config, logger, printer, step });
+        if (result.failure) throw result.failure;
+        version = result.version;
+      }
+    }
+    if (!version)
+      throw new Error(
+        `no model of ours for ${set.name} in bench/results/quality.json; run the quality benchmark first`,
+      );
+    const spark = new SparkSession({ remote: config.spark.remote });
+    try {
+      const ctx = createContext(config, spark, logger, { version }, { note: () => {}, print: () => {} });
+      const record = await currentVersion(ctx);
+      await delta(spark, ctx.lake.silver.split).count(); // the lake is there (fails early otherwise)
+      const evaluated = await evaluateServed(ctx, {
+        version: record.version,
+        rank: record.rank,
+        createdAt: record.created_at,
+        protocols: EVAL_PROTOCOLS,
+        policies: policySet([]),
+      });
+      results.push({ dataSet: set.name, setting, version: record.version, rows: evaluated.rows });
+      const at = (protocol: string, variant: string, segment = 'all') =>
+        evaluated.rows.find(
+          (r) =>
+            r.protocol === protocol &&
+            r.variant === variant &&
+            r.policy === 'default' &&
+            r.segment === segment,
+        )?.map_at_12;
+      const f = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(4));
+      console.log(
+        `${set.name.padEnd(16)} ${label(setting).padEnd(70)} hold-out ${f(at('holdout', 'static'))} ` +
+          `(warm ${f(at('holdout', 'static', 'warm'))})  prequential ${f(at('prequential', 'static'))} → ${f(at('prequential', 'online'))}`,
+      );
+    } finally {
+      await spark.stop();
+    }
+  }
+}
+recordResult(`quality-grid-${args.grid}`, { results });
