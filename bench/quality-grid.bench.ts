@@ -47,10 +47,17 @@ const GRIDS: Record<string, Setting[]> = {
   serving: [
     { REPURCHASE: 'exclude' },
     { REPURCHASE: 'include' },
-    ...['0', '0.1', '0.25', '0.5', '1', '3'].map((b) => ({ REPURCHASE: 'auto', REPURCHASE_BOOST: b })),
-    { REPURCHASE: 'auto', REPURCHASE_WINDOW_DAYS: '14' },
-    { REPURCHASE: 'auto', REPURCHASE_WINDOW_DAYS: '56' },
-    { REPURCHASE: 'auto', REPURCHASE_MAX_ITEMS: '4' },
+    // The repurchase stage: window × boost × cap (half-life 7 days).
+    ...['28', '365'].flatMap((window) =>
+      ['0', '0.1', '0.3', '1'].flatMap((boost) =>
+        ['3', '12'].map((max) => ({
+          REPURCHASE: 'auto',
+          REPURCHASE_WINDOW_DAYS: window,
+          REPURCHASE_BOOST: boost,
+          REPURCHASE_MAX_ITEMS: max,
+        })),
+      ),
+    ),
     { TRENDING_HALF_LIFE_DAYS: '1' },
     { TRENDING_HALF_LIFE_DAYS: '3' },
     { TRENDING_DAYS: '14', TRENDING_HALF_LIFE_DAYS: '3' },
@@ -62,9 +69,7 @@ const GRIDS: Record<string, Setting[]> = {
     {},
     { ALS_ALPHA: '40' },
     { ALS_ALPHA: '40', ALS_MAX_ITER: '12' },
-    { ALS_REG_PARAM: '0.01' },
     { ALS_REG_PARAM: '0.2' },
-    { ALS_RANK: '128' },
     { DECAY_HALF_LIFE_DAYS: '30' },
     { DECAY_HALF_LIFE_DAYS: '120' },
   ],

@@ -134,7 +134,15 @@ async function main(): Promise<void> {
   try {
     console.log(`synthetic bundle: ${ITEMS} items × ${RANK} dims, ${USERS} users`);
     const started = Date.now();
-    await syntheticBundle({ items: ITEMS, users: USERS, rank: RANK, seed: 42, outDir: modelsDir });
+    // Histories end today, so the repurchase stage (REPURCHASE=auto) finds recent purchases as live.
+    await syntheticBundle({
+      items: ITEMS,
+      users: USERS,
+      rank: RANK,
+      seed: 42,
+      outDir: modelsDir,
+      lastDay: new Date(),
+    });
     console.log(`  written in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
     for (const setup of SETUPS) {

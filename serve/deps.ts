@@ -16,8 +16,9 @@ export interface ServeOptions {
   /** MMR candidates = k × this. @default 4 */
   oversampling: number;
   /**
-   * How a request treats the user's purchases unless it says otherwise: `auto` (recent purchases
-   * first, then the model's other items), `include` (ordinary candidates), `exclude` (left out).
+   * How a request treats the user's purchases unless it says otherwise: `auto` (the repurchase
+   * stage: recent purchases compete with the model's new items, lifted by recency), `include`
+   * (ordinary candidates), `exclude` (left out).
    * @default 'auto'
    */
   repurchase: RepurchaseMode;
@@ -42,7 +43,7 @@ export interface ServeOptions {
 export const SERVE_DEFAULTS: ServeOptions = {
   oversampling: 4,
   repurchase: 'auto',
-  repurchaseStage: { windowDays: 28, halfLifeDays: 7, maxItems: 12 },
+  repurchaseStage: { windowDays: 28, halfLifeDays: 7, maxItems: 12, boost: 1 },
   storeTimeoutMs: 250,
   publishTimeoutMs: 5000,
   apiKeys: [],

@@ -108,6 +108,8 @@ export interface SyntheticBundleOptions {
   /** Length of the trending lists. @default 50 global, 20 per group */
   trendingGlobal?: number;
   trendingPerGroup?: number;
+  /** The day histories end on (midnight UTC). @default 2020-09-22, as the H&M data */
+  lastDay?: Date;
 }
 
 export interface SyntheticBundle {
@@ -123,12 +125,15 @@ interface ItemFacts {
 }
 
 /** The date purchases end at: histories fall in the weeks before it, as in the H&M data. */
-const LAST_DAY = Date.UTC(2020, 8, 22);
+const H_AND_M_LAST_DAY = Date.UTC(2020, 8, 22);
 const DAY_MS = 86_400_000;
 
 export async function syntheticBundle(options: SyntheticBundleOptions): Promise<SyntheticBundle> {
   const { items: itemCount, users: userCount, rank, seed } = options;
   const random = seededRandom(seed);
+  const lastDay = options.lastDay
+    ? Math.floor(options.lastDay.getTime() / DAY_MS) * DAY_MS
+    : H_AND_M_LAST_DAY;
   const types = PRODUCT_CATALOGUE.flatMap((g) =>
     g.types.map((type) => ({ group: g.group, type, share: g.share / g.types.length })),
   );
@@ -144,7 +149,7 @@ export async function syntheticBundle(options: SyntheticBundleOptions): Promise<
 
   const writer = await BundleWriter.create(
     options.outDir,
-    { version: options.version ?? 'v20200922-000000', rank, created_at: new Date(LAST_DAY).toISOString() },
+    { version: options.version ?? 'v20200922-000000', rank, created_at: new Date(lastDay).toISOString() },
     { batchRows: 8192 },
   );
   try {
@@ -215,9 +220,9 @@ export async function syntheticBundle(options: SyntheticBundleOptions): Promise<
         const a = random.pick(candidates);
         const b = random.pick(candidates);
         const item = facts[a]!.popularity >= facts[b]!.popularity ? a : b;
-        const ts = new Date(LAST_DAY - random.int(730) * DAY_MS).toISOString();
+        const ts = new Date(lastDay - random.int(730) * DAY_MS).toISOString();
         history.push({ item_idx: item, ts, group: facts[item]!.group, type: facts[item]!.type });
-        salesByItem[item]! += ts >= new Date(LAST_DAY - 7 * DAY_MS).toISOString() ? 3 : 1;
+        salesByItem[item]! += ts >= new Date(lastDay - 7 * DAY_MS).toISOString() ? 3 : 1;
       }
       history.sort((x, y) => (x.ts < y.ts ? 1 : x.ts > y.ts ? -1 : 0));
       userVectors.push([u, vector]);

@@ -82,6 +82,13 @@ function renderItems(body) {
         'li',
         { class: `card${isNew ? ' new' : ''}`, 'data-item': String(item.item_idx) },
         isNew ? el('span', { class: 'badge' }, 'new') : '',
+        item.bought_before
+          ? el(
+              'span',
+              { class: 'badge again', title: `last bought ${item.bought_before.last_purchased_at.slice(0, 10)}` },
+              item.bought_before.times > 1 ? `bought ${item.bought_before.times}× before` : 'bought before',
+            )
+          : '',
         el('h3', {}, m.prod_name),
         el(
           'div',

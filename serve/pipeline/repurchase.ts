@@ -20,8 +20,14 @@ export interface RepurchaseOptions {
   windowDays: number;
   /** Age at which a purchase counts half. */
   halfLifeDays: number;
-  /** At most this many repurchase items head a list. */
+  /** At most this many repurchase items enter a list. */
   maxItems: number;
+  /**
+   * How much recency lifts a purchased item against the model's new items: its score is the
+   * model score + boost × recency weight × the best new item's score (see the recommender's
+   * merge rule).
+   */
+  boost: number;
 }
 
 export interface RepurchaseCandidate {

@@ -220,7 +220,7 @@ export class Recommender {
 
   /**
    * The repurchase candidates that pass the request's filters and have a vector in the version,
-   * ranked (recency weight, then model score) and cut to REPURCHASE_MAX_ITEMS and `k`.
+   * ranked by recency weight, then model score, with the model score of each.
    */
   private async repurchasePicks(
     request: RecommendRequest,
@@ -241,8 +241,7 @@ export class Recommender {
       user.again.filter((c) => byId.has(c.item_idx)),
       (id) => scores.get(id),
     );
-    const take = Math.min(request.k, this.deps.repurchase.maxItems);
-    return ranked.slice(0, take).map((candidate) => ({
+    return ranked.map((candidate) => ({
       candidate,
       point: byId.get(candidate.item_idx)!,
       score: scores.get(candidate.item_idx) ?? 0,
@@ -269,38 +268,36 @@ export class Recommender {
     traced: boolean,
   ): Recommendations {
     const { metrics } = this.deps;
-    const { hits, history, again } = found;
-    const slots = request.k - again.length;
-    let chosen: SearchHit[];
-    if (useMmr && hits.length > 1 && slots > 1) {
+    const { history } = found;
+    const pool = mergeCandidates(found.hits, found.again, this.deps.repurchase);
+    let chosen: PoolEntry[];
+    if (useMmr && pool.length > 1 && request.k > 1) {
       const span = traced
-        ? tracer().startSpan('recommend.mmr', { attributes: { 'recsys.candidates': hits.length } })
+        ? tracer().startSpan('recommend.mmr', { attributes: { 'recsys.candidates': pool.length } })
         : undefined;
       const started = performance.now();
-      const order = mmrSelect(
-        hits as Array<SearchHit & { vector: Float32Array }>,
-        slots,
-        request.diversityLambda,
-      );
-      chosen = order.map((i) => hits[i]!);
+      const order = mmrSelect(pool, request.k, request.diversityLambda);
+      chosen = order.map((i) => pool[i]!);
       metrics.mmrDuration.observe((performance.now() - started) / 1000);
       metrics.mmrApplied.inc();
       span?.end();
     } else {
-      chosen = hits.length > slots ? hits.slice(0, Math.max(0, slots)) : hits;
+      chosen = pool.length > request.k ? pool.slice(0, request.k) : pool;
     }
-    this.countExcluded(user, again.length);
-
-    const vectors: Array<ArrayLike<number>> = [];
-    const items: RecommendedItem[] = [];
-    for (const pick of again) {
-      items.push(repurchaseItem(pick, pick.score));
-      vectors.push(pick.point.vector);
+    const vectors: Array<ArrayLike<number>> = new Array(chosen.length);
+    const items: RecommendedItem[] = new Array(chosen.length);
+    let reoffered = 0;
+    for (let i = 0; i < chosen.length; i++) {
+      const entry = chosen[i]!;
+      vectors[i] = entry.vector;
+      if (entry.pick) {
+        reoffered++;
+        items[i] = repurchaseItem(entry.pick, entry.score);
+      } else {
+        items[i] = { item_idx: entry.hit!.id, score: entry.score, metadata: entry.hit!.payload };
+      }
     }
-    for (const hit of chosen) {
-      items.push({ item_idx: hit.id, score: hit.score, metadata: hit.payload });
-      vectors.push(hit.vector!);
-    }
+    this.countExcluded(user, reoffered);
     const diversity = intraListDiversity(vectors);
     if (diversity !== undefined) metrics.recommendationDiversity.observe(diversity);
 
@@ -341,7 +338,10 @@ export class Recommender {
   private async fromTrending(request: RecommendRequest, user: LoadedUser): Promise<Recommendations> {
     const { trending } = this.deps;
     const { version } = user;
-    const again = await this.repurchasePicks(request, user, null).catch(() => [] as RepurchasePick[]);
+    const again = (await this.repurchasePicks(request, user, null).catch(() => [] as RepurchasePick[])).slice(
+      0,
+      Math.min(request.k, this.deps.repurchase.maxItems),
+    );
     this.countExcluded(user, again.length);
     const eligible = filterPredicate(toSearchFilter(request.filters, user.purchased));
     const groups = request.filters.productGroups;
@@ -394,6 +394,48 @@ interface Candidates {
   hits: SearchHit[];
   history: readonly PurchasedItem[];
   again: RepurchasePick[];
+}
+
+interface PoolEntry {
+  score: number;
+  vector: ArrayLike<number>;
+  hit?: SearchHit;
+  pick?: RepurchasePick;
+}
+
+/**
+ * The merge rule: a repurchase candidate competes with the model's new items on
+ * `model score + REPURCHASE_BOOST × recency weight × |best new item's score|` — the boost is a
+ * share of the user's own score scale, so one setting fits every user — and at most
+ * REPURCHASE_MAX_ITEMS of them (the best by that score) enter. The pool, best first, is what
+ * MMR re-ranks (or the top k are taken from).
+ */
+function mergeCandidates(
+  hits: readonly SearchHit[],
+  again: readonly RepurchasePick[],
+  options: Pick<RepurchaseOptions, 'boost' | 'maxItems'>,
+): PoolEntry[] {
+  const pool: PoolEntry[] = hits.map((hit) => ({ score: hit.score, vector: hit.vector!, hit }));
+  if (again.length === 0 || options.maxItems === 0) return pool;
+  const scale = Math.abs(hits[0]?.score ?? 0) || 1;
+  const boosted = again
+    .map((pick) => ({
+      score: pick.score + options.boost * pick.candidate.weight * scale,
+      vector: pick.point.vector,
+      pick,
+    }))
+    .sort((a, b) => b.score - a.score || a.pick.point.id - b.pick.point.id)
+    .slice(0, options.maxItems);
+  // Merge of two lists sorted by score; a repurchase goes first on an equal score.
+  const out: PoolEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < boosted.length || j < pool.length) {
+    if (j >= pool.length || (i < boosted.length && boosted[i]!.score >= pool[j]!.score))
+      out.push(boosted[i++]!);
+    else out.push(pool[j++]!);
+  }
+  return out;
 }
 
 function repurchaseItem(pick: RepurchasePick, score: number): RecommendedItem {

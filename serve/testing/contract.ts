@@ -354,13 +354,14 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
 
     describe('GET /recommend/{user_idx} with repurchase=auto', () => {
       // USER bought 5, 1, 0, 10 on four consecutive days (newest first); asked the day after the
-      // last, with the default window (28 d) and half-life (7 d), all four are candidates, ranked
-      // by recency.
+      // last, with a 28-day window and a 7-day half-life all four are candidates. A large boost
+      // puts them ahead of every new item, in recency order; the merge itself is tested below.
+      const STAGE = { windowDays: 28, halfLifeDays: 7, maxItems: 12, boost: 100 };
       const BOUGHT = USER.purchases.map((p) => p.item_idx);
       const dayAfter = () => new Date('2026-01-06T00:00:00.000Z');
       let shop: Harness;
       beforeAll(() => {
-        shop = makeApp({}, dayAfter);
+        shop = makeApp({ repurchaseStage: STAGE }, dayAfter);
       });
       const ask = (path: string, harness?: Harness) => get(path, harness ?? shop);
       type Item = NonNullable<Json['items']>[number] & {
@@ -375,13 +376,48 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
         const oracle = rankByInnerProduct(USER.vector!, (m) => !PURCHASED.has(m.item_idx));
         expect(ids(body).slice(4)).toEqual(oracle.slice(0, 2));
         for (const [i, item] of items(body).entries()) {
-          expect(item.score).toBeCloseTo(innerProduct(USER.vector!, vectorOf(item.item_idx)), 4);
           if (i < 4) {
             expect(item.bought_before).toEqual({ times: 1, last_purchased_at: USER.purchases[i]!.ts });
+            expect(item.score).toBeGreaterThan(items(body)[4]!.score);
           } else {
             expect(item.bought_before).toBeUndefined();
+            expect(item.score).toBeCloseTo(innerProduct(USER.vector!, vectorOf(item.item_idx)), 4);
           }
         }
+      });
+
+      it('merges by score: with no boost a purchase competes on its model score alone', async () => {
+        const harness = makeApp({ repurchaseStage: { ...STAGE, boost: 0 } }, dayAfter);
+        const { body } = await ask(
+          `/recommend/${USER.userIdx}?repurchase=auto&k=8&diversity_lambda=1`,
+          harness,
+        );
+        // Every item ranked by the plain inner product: purchases and new items alike.
+        expect(ids(body)).toEqual(rankByInnerProduct(USER.vector!, () => true).slice(0, 8));
+        for (const item of items(body))
+          expect(item.bought_before !== undefined).toBe(PURCHASED.has(item.item_idx));
+      });
+
+      it('merges by score: a boost lifts a purchase by its recency weight × the best new score', async () => {
+        const boost = 0.05;
+        const harness = makeApp({ repurchaseStage: { ...STAGE, boost } }, dayAfter);
+        const { body } = await ask(
+          `/recommend/${USER.userIdx}?repurchase=auto&k=10&diversity_lambda=1`,
+          harness,
+        );
+        const fresh = rankByInnerProduct(USER.vector!, (m) => !PURCHASED.has(m.item_idx));
+        const best = innerProduct(USER.vector!, vectorOf(fresh[0]!));
+        const asked = Date.parse('2026-01-06T00:00:00.000Z');
+        const score = new Map<number, number>(
+          fresh.map((id) => [id, innerProduct(USER.vector!, vectorOf(id))]),
+        );
+        for (const p of USER.purchases) {
+          const weight = 0.5 ** ((asked - Date.parse(p.ts)) / 86_400_000 / 7);
+          score.set(p.item_idx, innerProduct(USER.vector!, vectorOf(p.item_idx)) + boost * weight * best);
+        }
+        const oracle = [...score].sort((a, b) => b[1] - a[1]).map(([id]) => id);
+        expect(ids(body)).toEqual(oracle.slice(0, 10));
+        for (const item of items(body)) expect(item.score).toBeCloseTo(score.get(item.item_idx)!, 4);
       });
 
       it('honours k, with repurchases taking the first places', async () => {
@@ -404,10 +440,7 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
       });
 
       it('caps the stage at REPURCHASE_MAX_ITEMS and leaves the other purchases out', async () => {
-        const harness = makeApp(
-          { repurchaseStage: { windowDays: 28, halfLifeDays: 7, maxItems: 2 } },
-          dayAfter,
-        );
+        const harness = makeApp({ repurchaseStage: { ...STAGE, maxItems: 2 } }, dayAfter);
         const { body } = await ask(
           `/recommend/${USER.userIdx}?repurchase=auto&k=6&diversity_lambda=1`,
           harness,
@@ -418,10 +451,7 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
       });
 
       it('counts only purchases within the window: a two-day window keeps the last two', async () => {
-        const harness = makeApp(
-          { repurchaseStage: { windowDays: 2, halfLifeDays: 7, maxItems: 12 } },
-          dayAfter,
-        );
+        const harness = makeApp({ repurchaseStage: { ...STAGE, windowDays: 2 } }, dayAfter);
         const { body } = await ask(
           `/recommend/${USER.userIdx}?repurchase=auto&k=4&diversity_lambda=1`,
           harness,
@@ -448,7 +478,7 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
       });
 
       it('is the server default when REPURCHASE=auto, and exclude_purchased still works', async () => {
-        const harness = makeApp({ repurchase: 'auto' }, dayAfter);
+        const harness = makeApp({ repurchase: 'auto', repurchaseStage: STAGE }, dayAfter);
         const auto = await ask(`/recommend/${USER.userIdx}?k=4`, harness);
         expect(ids(auto.body)).toEqual(BOUGHT);
         const excluded = await ask(`/recommend/${USER.userIdx}?k=4&exclude_purchased=true`, harness);
