@@ -3,6 +3,7 @@
  * lakes the `quality` benchmark prepared (run it first), to choose defaults by measurement.
  *
  *   npm run bench -- quality-grid --grid serving|model [--only synthetic|hm] [--scale small]
+ *   npm run bench -- quality-grid --grid custom --settings 'REPURCHASE_BOOST=0.3;REPURCHASE=include'
  *
  * - `serving`: settings the API and the updater read (REPURCHASE_*, EVENT_WEIGHT_*, TRENDING_DAYS
  *   …) — no retraining: the newest model of each lake is evaluated under each setting.
@@ -37,6 +38,7 @@ const { values: args } = parseArgs({
     grid: { type: 'string', default: 'serving' },
     only: { type: 'string' },
     scale: { type: 'string', default: 'small' },
+    settings: { type: 'string' },
   },
 });
 
@@ -65,16 +67,21 @@ const GRIDS: Record<string, Setting[]> = {
     { EVENT_WEIGHT_PURCHASE: '0.2' },
     { EVENT_WEIGHT_PURCHASE: '0.5' },
   ],
-  model: [
-    {},
-    { ALS_ALPHA: '40' },
-    { ALS_ALPHA: '40', ALS_MAX_ITER: '12' },
-    { ALS_REG_PARAM: '0.2' },
-    { DECAY_HALF_LIFE_DAYS: '30' },
-    { DECAY_HALF_LIFE_DAYS: '120' },
-  ],
+  model: [{ ALS_ALPHA: '40' }, { ALS_REG_PARAM: '0.2' }, { DECAY_HALF_LIFE_DAYS: '30' }],
 };
 
+// `--grid custom --settings 'A=1 B=2;C=3'`: settings given on the command line, `;` between them.
+if (args.settings) {
+  GRIDS['custom'] = args.settings.split(';').map((one) =>
+    Object.fromEntries(
+      one
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((kv) => kv.split('=') as [string, string]),
+    ),
+  );
+}
 const grid = GRIDS[args.grid];
 if (!grid) {
   console.error(`--grid must be one of ${Object.keys(GRIDS).join(', ')}`);

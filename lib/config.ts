@@ -161,7 +161,7 @@ const variables = {
   RECOMMEND_OVERSAMPLING: int(4, 1, 100),
   REPURCHASE: oneOf(['auto', 'include', 'exclude'], 'auto'),
   REPURCHASE_WINDOW_DAYS: num(28, 0),
-  REPURCHASE_HALF_LIFE_DAYS: num(7, 0),
+  REPURCHASE_HALF_LIFE_DAYS: num(3, 0),
   REPURCHASE_MAX_ITEMS: int(12, 0, 50),
   REPURCHASE_BOOST: num(1, 0),
   EXCLUDE_PURCHASED: optionalBool(),
