@@ -331,13 +331,10 @@ export const recommendedItemSchema = z
     item_idx: z.number().int(),
     score: z.number(),
     metadata: itemMetadataSchema,
-    bought_before: z
-      .object({ times: z.number().int(), last_purchased_at: z.string() })
-      .optional()
-      .openapi({
-        description:
-          'set when the item is offered again because the user bought it (`repurchase=auto`): purchases in the window and the latest',
-      }),
+    bought_before: z.object({ times: z.number().int(), last_purchased_at: z.string() }).optional().openapi({
+      description:
+        'set when the item is offered again because the user bought it (`repurchase=auto`): purchases in the window and the latest',
+    }),
     explanation: z.array(explanationSchema).optional(),
   })
   .openapi('RecommendedItem');

@@ -85,7 +85,10 @@ function renderItems(body) {
         item.bought_before
           ? el(
               'span',
-              { class: 'badge again', title: `last bought ${item.bought_before.last_purchased_at.slice(0, 10)}` },
+              {
+                class: 'badge again',
+                title: `last bought ${item.bought_before.last_purchased_at.slice(0, 10)}`,
+              },
               item.bought_before.times > 1 ? `bought ${item.bought_before.times}× before` : 'bought before',
             )
           : '',
