@@ -143,6 +143,7 @@ export async function fitImplicitVersion(
     users: fitted.users.length,
     items: fitted.items.length,
     train_ms: Math.round(fitted.fit_seconds * 1000),
+    evaluated_version: null,
   });
   return { version, label: options.label, regScale: options.regScale, fitSeconds: fitted.fit_seconds };
 }

@@ -3,8 +3,9 @@
  * lakes the `quality` benchmark prepared (run it first), to choose defaults by measurement.
  *
  *   npm run bench -- quality-grid --grid serving|model [--only synthetic|hm] [--scale small]
- *   npm run bench -- quality-grid --grid custom --settings 'REPURCHASE_BOOST=0.3;REPURCHASE=include'
+ *   npm run bench -- quality-grid --grid custom --settings 'REPURCHASE_BOOST=0.3;REPURCHASE=include' [--train]
  *
+ * (`--train` preprocesses and trains for each custom setting, as the `model` grid does.)
  * - `serving`: settings the API and the updater read (REPURCHASE_*, EVENT_WEIGHT_*, TRENDING_DAYS
  *   …) — no retraining: the newest model of each lake is evaluated under each setting.
  * - `model`: settings of the batch (ALS_*, DECAY_HALF_LIFE_DAYS): preprocess and train-als run
@@ -39,6 +40,9 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     scale: { type: 'string', default: 'small' },
     settings: { type: 'string' },
+    train: { type: 'boolean', default: false },
+    /** `synthetic-small=v…,hm-sample=v…`: evaluate these versions instead of those quality recorded. */
+    versions: { type: 'string' },
   },
 });
 
@@ -107,6 +111,10 @@ const quality = JSON.parse(
   results: Array<{ dataSet: string; models: Array<{ version: string }> }>;
 };
 const ourVersions = new Map(quality.results.map((r) => [r.dataSet, r.models[0]!.version]));
+for (const pair of args.versions?.split(',') ?? []) {
+  const [dataSet, version] = pair.split('=');
+  if (dataSet && version) ourVersions.set(dataSet, version);
+}
 
 const logger = createLogger({ level: 'warn' });
 const printer = new ProgressPrinter();
@@ -137,7 +145,7 @@ for (const set of sets) {
     };
     const config = loadConfig(env);
     let version = ourVersions.get(set.name);
-    if (args.grid === 'model') {
+    if (args.grid === 'model' || args.train) {
       for (const step of ['preprocess', 'train-als']) {
         const result = await runBatch({ config, logger, printer, step });
         if (result.failure) throw result.failure;

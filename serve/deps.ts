@@ -43,7 +43,7 @@ export interface ServeOptions {
 export const SERVE_DEFAULTS: ServeOptions = {
   oversampling: 4,
   repurchase: 'auto',
-  repurchaseStage: { windowDays: 28, halfLifeDays: 3, maxItems: 12, boost: 1 },
+  repurchaseStage: { windowDays: 7, halfLifeDays: 3, maxItems: 12, boost: 1 },
   storeTimeoutMs: 250,
   publishTimeoutMs: 5000,
   apiKeys: [],
