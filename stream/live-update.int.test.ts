@@ -15,7 +15,12 @@ import type { Updater } from './updater/updater.ts';
 
 interface RecommendBody {
   source: string;
-  items: Array<{ item_idx: number; score: number; metadata: { product_group_name: string } }>;
+  items: Array<{
+    item_idx: number;
+    score: number;
+    metadata: { product_group_name: string };
+    bought_before?: { times: number; last_purchased_at: string };
+  }>;
 }
 interface ProfileBody {
   total_purchases: number;
@@ -102,14 +107,32 @@ describe('a purchase through the API changes the user within the stream', () => 
     )!;
     expect(await world.featureStore.getUserVector(world.version, user)).toEqual(expectedVector);
 
-    // /recommend now ranks by the new vector (and leaves the bought item out).
-    const recAfter = await get<RecommendBody>(`/recommend/${user}?k=10&diversity_lambda=1`);
+    // /recommend now ranks by the new vector (purchases left out: the oracle's rule).
+    const recAfter = await get<RecommendBody>(
+      `/recommend/${user}?k=10&diversity_lambda=1&repurchase=exclude`,
+    );
     const purchased = new Set(await world.featureStore.getPurchasedItems(user));
     expect(purchased.has(target.id)).toBe(true);
     const expectedIds = await oracleTopK(expectedVector, 10, purchased);
     expect(recAfter.items.map((i) => i.item_idx)).toEqual(expectedIds);
     expect(recAfter.items.map((i) => i.item_idx)).not.toEqual(recBefore.items.map((i) => i.item_idx));
     expect(recAfter.items.some((i) => i.item_idx === target.id)).toBe(false);
+    // With the repurchase stage (the default) the item just bought competes on its model score
+    // plus REPURCHASE_BOOST × its recency weight (≈ 1, bought a moment ago) × the best new score.
+    const recAuto = await get<RecommendBody>(`/recommend/${user}?k=10&diversity_lambda=1&repurchase=auto`);
+    const fresh = recAfter.items.map((i) => i.score);
+    const lifted =
+      dot(expectedVector, target.vector) + world.config.api.repurchaseStage.boost * Math.abs(fresh[0]!);
+    const place = fresh.filter((score) => score > lifted).length;
+    if (place < 10) {
+      expect(recAuto.items[place]?.item_idx).toBe(target.id);
+      expect(recAuto.items[place]?.bought_before?.times).toBe(1);
+      expect(recAuto.items.filter((i) => i.item_idx !== target.id).map((i) => i.item_idx)).toEqual(
+        expectedIds.slice(0, 9),
+      );
+    } else {
+      expect(recAuto.items.map((i) => i.item_idx)).toEqual(expectedIds);
+    }
 
     // /profile shows the purchase.
     const profileAfter = await get<ProfileBody>(`/users/${user}/profile`);
