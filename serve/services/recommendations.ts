@@ -91,6 +91,7 @@ export interface RecommenderDeps {
 }
 
 const NONE: readonly never[] = Object.freeze([]);
+const NO_PICKS = Object.freeze([]) as unknown as RepurchasePick[];
 
 /**
  * The recommender over a pair of stores with its trending cache, as the API builds it; the
@@ -213,7 +214,7 @@ export class Recommender {
         version,
       }),
       request.explain && user.recent.length > 0 ? this.purchasedItems(version, user.recent) : NONE,
-      this.repurchasePicks(request, user, vector),
+      user.again.length > 0 ? this.repurchasePicks(request, user, vector) : NO_PICKS,
     ]);
     return { hits, history, again };
   }
@@ -276,7 +277,12 @@ export class Recommender {
         ? tracer().startSpan('recommend.mmr', { attributes: { 'recsys.candidates': pool.length } })
         : undefined;
       const started = performance.now();
-      const order = mmrSelect(pool, request.k, request.diversityLambda);
+      // Hits carry their vectors (the search asked withVectors).
+      const order = mmrSelect(
+        pool as Array<{ score: number; vector: ArrayLike<number> }>,
+        request.k,
+        request.diversityLambda,
+      );
       chosen = order.map((i) => pool[i]!);
       metrics.mmrDuration.observe((performance.now() - started) / 1000);
       metrics.mmrApplied.inc();
@@ -289,12 +295,12 @@ export class Recommender {
     let reoffered = 0;
     for (let i = 0; i < chosen.length; i++) {
       const entry = chosen[i]!;
-      vectors[i] = entry.vector;
-      if (entry.pick) {
+      vectors[i] = entry.vector!;
+      if ('pick' in entry) {
         reoffered++;
         items[i] = repurchaseItem(entry.pick, entry.score);
       } else {
-        items[i] = { item_idx: entry.hit!.id, score: entry.score, metadata: entry.hit!.payload };
+        items[i] = { item_idx: entry.id, score: entry.score, metadata: entry.payload };
       }
     }
     this.countExcluded(user, reoffered);
@@ -396,12 +402,14 @@ interface Candidates {
   again: RepurchasePick[];
 }
 
-interface PoolEntry {
+/** A repurchase candidate in the merged pool (the model's items are their search hits). */
+interface BoostedPick {
   score: number;
   vector: ArrayLike<number>;
-  hit?: SearchHit;
-  pick?: RepurchasePick;
+  pick: RepurchasePick;
 }
+
+type PoolEntry = SearchHit | BoostedPick;
 
 /**
  * The merge rule: a repurchase candidate competes with the model's new items on
@@ -415,10 +423,11 @@ function mergeCandidates(
   again: readonly RepurchasePick[],
   options: Pick<RepurchaseOptions, 'boost' | 'maxItems'>,
 ): PoolEntry[] {
-  const pool: PoolEntry[] = hits.map((hit) => ({ score: hit.score, vector: hit.vector!, hit }));
-  if (again.length === 0 || options.maxItems === 0) return pool;
+  // Without repurchase candidates the pool is the hits themselves (no copies on the hot path).
+  if (again.length === 0 || options.maxItems === 0) return hits as PoolEntry[];
+  const pool: readonly PoolEntry[] = hits;
   const scale = Math.abs(hits[0]?.score ?? 0) || 1;
-  const boosted = again
+  const boosted: BoostedPick[] = again
     .map((pick) => ({
       score: pick.score + options.boost * pick.candidate.weight * scale,
       vector: pick.point.vector,
