@@ -222,15 +222,17 @@ export async function evaluateServed(
 
   // The evaluation bundle: the batch state at the end of the training period, evaluated users only.
   ctx.note(`evaluation bundle: state at ${split.trainEnd}`);
-  const modelsDir = join(ctx.paths.staging, 'evaluation', `${version}-${process.pid}`);
-  await rm(modelsDir, { recursive: true, force: true });
+  // This run's own folder (the bundle and the users table), removed whole afterwards.
+  const workDir = join(ctx.paths.staging, 'evaluation', `${version}-${process.pid}`);
+  const modelsDir = join(workDir, 'bundle');
+  await rm(workDir, { recursive: true, force: true });
   await mkdir(modelsDir, { recursive: true });
   const evaluatedAt = new Date().toISOString();
   const rows: MetricRow[] = [];
   const users: Record<EvalProtocol, number> = { holdout: 0, prequential: 0 };
   let replay: EvaluationResult['replay'];
   try {
-    const usersTable = join(ctx.paths.staging, 'evaluation', `${version}-${process.pid}-users`);
+    const usersTable = join(workDir, 'users');
     // Materialised once: the sample is used by several reads and must be the same in each.
     await union.write.format('delta').mode('overwrite').save(usersTable);
     const evaluated = delta(spark, usersTable);
@@ -308,7 +310,7 @@ export async function evaluateServed(
       await stores.close();
     }
   } finally {
-    await rm(join(ctx.paths.staging, 'evaluation'), { recursive: true, force: true });
+    await rm(workDir, { recursive: true, force: true });
   }
   return { rows, windows, users, skipped, ...(replay ? { replay } : {}) };
 }

@@ -23,7 +23,7 @@ import { loadConfig } from '../lib/config.ts';
 import type { Scale } from '../lib/hm/generate.ts';
 import { createLogger } from '../lib/observability/logger.ts';
 import { col, SparkSession } from '../lib/spark-connect/index.ts';
-import { benchDataRoot, ensureGenerated } from './generated-data.ts';
+import { benchDataRoot, ensureGenerated, lakeEnv } from './generated-data.ts';
 import { exportInteractions, fitImplicitVersion, implicitPython } from './implicit-peer.ts';
 import { recordResult } from './results.ts';
 
@@ -32,14 +32,7 @@ const { values: args } = parseArgs({
 });
 const scale = args.scale as Scale;
 const root = benchDataRoot(scale);
-const env = {
-  RAW_DIR: join(root, 'raw'),
-  LAKE_ROOT: join(root, 'lake'),
-  MODELS_DIR: join(root, 'models'),
-  STAGING_DIR: join(root, 'staging'),
-  LOG_LEVEL: 'warn',
-};
-const config = loadConfig({ ...process.env, ...env });
+const config = loadConfig({ ...process.env, ...lakeEnv(root) });
 const logger = createLogger({ level: 'warn' });
 const printer = new ProgressPrinter();
 

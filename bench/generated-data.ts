@@ -13,6 +13,23 @@ import { DEFAULT_SEED, generate, type Scale } from '../lib/hm/generate.ts';
 
 const generatorDir = fileURLToPath(new URL('../lib/hm/', import.meta.url));
 
+/** Folder of the real H&M sample's benchmark lake (its CSVs are linked into `raw/`). */
+export const HM_SAMPLE_ROOT = join(tmpdir(), 'recsys-bench', 'hm-sample');
+
+/** The sample has few buyers a week: a 28-day test, of which 7 days are the stream window. */
+export const HM_SAMPLE_ENV: Readonly<Record<string, string>> = { HOLDOUT_DAYS: '28', EVAL_STREAM_DAYS: '7' };
+
+/** The batch's locations for a benchmark data set under `root` (raw, lake, models, staging). */
+export function lakeEnv(root: string): Record<string, string> {
+  return {
+    RAW_DIR: join(root, 'raw'),
+    LAKE_ROOT: join(root, 'lake'),
+    MODELS_DIR: join(root, 'models'),
+    STAGING_DIR: join(root, 'staging'),
+    LOG_LEVEL: 'warn',
+  };
+}
+
 /** Folder of a scale's benchmark data; `raw/` holds the CSVs. */
 export function benchDataRoot(scale: Scale): string {
   return join(tmpdir(), 'recsys-bench', scale);

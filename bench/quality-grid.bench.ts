@@ -31,7 +31,7 @@ import { loadConfig } from '../lib/config.ts';
 import type { Scale } from '../lib/hm/generate.ts';
 import { createLogger } from '../lib/observability/logger.ts';
 import { SparkSession } from '../lib/spark-connect/index.ts';
-import { benchDataRoot } from './generated-data.ts';
+import { benchDataRoot, HM_SAMPLE_ENV, HM_SAMPLE_ROOT, lakeEnv } from './generated-data.ts';
 import { recordResult } from './results.ts';
 
 const { values: args } = parseArgs({
@@ -92,16 +92,12 @@ if (!grid) {
   process.exit(2);
 }
 
-const sets: Array<{ name: string; root: string; env: Setting }> = [];
+const sets: Array<{ name: string; root: string; env: Readonly<Setting> }> = [];
 if (args.only !== 'hm') {
   sets.push({ name: `synthetic-${args.scale}`, root: benchDataRoot(args.scale as Scale), env: {} });
 }
 if (args.only !== 'synthetic') {
-  sets.push({
-    name: 'hm-sample',
-    root: join(benchDataRoot('small'), '..', 'hm-sample'),
-    env: { HOLDOUT_DAYS: '28', EVAL_STREAM_DAYS: '7' },
-  });
+  sets.push({ name: 'hm-sample', root: HM_SAMPLE_ROOT, env: HM_SAMPLE_ENV });
 }
 
 /** The project's model per data set, as the quality benchmark trained it (its peers are not ours). */
@@ -133,16 +129,7 @@ const results: Row[] = [];
 
 for (const set of sets) {
   for (const setting of grid) {
-    const env = {
-      ...process.env,
-      RAW_DIR: join(set.root, 'raw'),
-      LAKE_ROOT: join(set.root, 'lake'),
-      MODELS_DIR: join(set.root, 'models'),
-      STAGING_DIR: join(set.root, 'staging'),
-      LOG_LEVEL: 'warn',
-      ...set.env,
-      ...setting,
-    };
+    const env = { ...process.env, ...lakeEnv(set.root), ...set.env, ...setting };
     const config = loadConfig(env);
     let version = ourVersions.get(set.name);
     if (args.grid === 'model' || args.train) {

@@ -29,7 +29,7 @@ import { type Config, loadConfig } from '../lib/config.ts';
 import type { Scale } from '../lib/hm/generate.ts';
 import { createLogger } from '../lib/observability/logger.ts';
 import { col, SparkSession } from '../lib/spark-connect/index.ts';
-import { benchDataRoot, ensureGenerated } from './generated-data.ts';
+import { benchDataRoot, ensureGenerated, HM_SAMPLE_ENV, HM_SAMPLE_ROOT, lakeEnv } from './generated-data.ts';
 import { exportInteractions, fitImplicitVersion, implicitPython } from './implicit-peer.ts';
 import { recordResult } from './results.ts';
 
@@ -47,7 +47,7 @@ const printer = new ProgressPrinter();
 interface DataSet {
   name: string;
   root: string;
-  env: Record<string, string>;
+  env: Readonly<Record<string, string>>;
 }
 
 /** Links the sample's files under the names the batch reads. */
@@ -75,10 +75,9 @@ if (args.only !== 'hm') {
 }
 if (args.only !== 'synthetic') {
   if (args['hm-sample']) {
-    const root = join(benchDataRoot('small'), '..', 'hm-sample');
-    rmSync(root, { recursive: true, force: true });
-    linkHmSample(args['hm-sample'], join(root, 'raw'));
-    dataSets.push({ name: 'hm-sample', root, env: { HOLDOUT_DAYS: '28', EVAL_STREAM_DAYS: '7' } });
+    rmSync(HM_SAMPLE_ROOT, { recursive: true, force: true });
+    linkHmSample(args['hm-sample'], join(HM_SAMPLE_ROOT, 'raw'));
+    dataSets.push({ name: 'hm-sample', root: HM_SAMPLE_ROOT, env: HM_SAMPLE_ENV });
   } else {
     console.log('hm: skipped (no --hm-sample DIR given)');
   }
@@ -91,15 +90,7 @@ interface Result {
 }
 
 async function runFor(set: DataSet): Promise<Result> {
-  const env = {
-    ...process.env,
-    RAW_DIR: join(set.root, 'raw'),
-    LAKE_ROOT: join(set.root, 'lake'),
-    MODELS_DIR: join(set.root, 'models'),
-    STAGING_DIR: join(set.root, 'staging'),
-    LOG_LEVEL: 'warn',
-    ...set.env,
-  };
+  const env = { ...process.env, ...lakeEnv(set.root), ...set.env };
   const config = loadConfig(env);
   const batch = async (options: { step?: string; from?: string; version?: string }) => {
     const result = await runBatch({ config, logger, printer, protocol: 'both', ...options });

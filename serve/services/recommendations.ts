@@ -159,7 +159,8 @@ export class Recommender {
       );
       metrics.recommendationFallback.inc({ reason });
       metrics.recommendationRequests.inc({ source: 'trending', user_type: 'known' });
-      const fallback = await this.trendingStage(traced, request, { ...user, recent: NONE });
+      // The index just failed: no second call to it for repurchase candidates.
+      const fallback = await this.trendingStage(traced, request, { ...user, again: [] });
       fallback.fallback_reason = reason;
       return fallback;
     }
