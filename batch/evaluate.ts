@@ -30,6 +30,11 @@ import { join } from 'node:path';
 import { ValidationError } from '../lib/errors.ts';
 import { col, type DataFrame, functions as F, lit } from '../lib/spark-connect/index.ts';
 import { serveOptionsFromConfig } from '../serve/deps.ts';
+import {
+  REPURCHASE_WINDOW_CANDIDATES,
+  tunedWindowDays,
+  windowPolicyName,
+} from '../serve/pipeline/repurchase.ts';
 import { type BatchContext, BatchError, type BatchStep, type StepResult } from './context.ts';
 import { K, policySet, type ServingPolicy } from './evaluation/policies.ts';
 import { type ReplayEvent, replayThroughUpdater } from './evaluation/replay.ts';
@@ -265,26 +270,52 @@ export async function evaluateServed(
         users[window.protocol] = list.length;
         plans.push({ window, users: list, events });
       }
-      const score = async (plan: (typeof plans)[number], variant: EvalVariant) => {
+      const score = async (
+        plan: (typeof plans)[number],
+        variant: EvalVariant,
+        policies: readonly ServingPolicy[] = options.policies,
+      ) => {
         const { window } = plan;
         askedAt = Date.parse(`${window.test.from}T00:00:00.000Z`);
         const label = `${window.protocol}${window.stream ? ` ${variant}` : ''}`;
         const metrics = await scorePolicies({
           recommender: stores.recommender,
-          policies: options.policies,
+          policies,
           users: plan.users,
           serve,
           catalogueSize: catalogue,
           segments: window.stream ? ['warm', 'cold', 'streamed'] : ['warm', 'cold'],
           onPolicy: (policy, done) =>
-            ctx.note(`${label}: ${policy.name} scored (${done}/${options.policies.length})`),
+            ctx.note(`${label}: ${policy.name} scored (${done}/${policies.length})`),
           signal: ctx.signal,
         });
         for (const m of metrics) {
-          const policy = options.policies.find((p) => p.name === m.policy)!;
+          const policy = policies.find((p) => p.name === m.policy)!;
           rows.push(metricRow(version, window, variant, policy, m, evaluatedAt));
         }
       };
+      // REPURCHASE_WINDOW_DAYS=auto: first measure each candidate window on the first protocol
+      // (the hold-out), and record the figures in the evaluated version's info, where the
+      // recommender reads them — so every policy below, like serving, uses the chosen window.
+      const tuningRows: MetricRow[] = [];
+      if (serve.repurchaseStage.windowDays === 'auto' && plans.length > 0) {
+        const windowPolicies = REPURCHASE_WINDOW_CANDIDATES.map(
+          (days): ServingPolicy => ({
+            name: windowPolicyName(days),
+            query: `repurchase_window_days=${days}`,
+            description: `the API defaults with a ${days}-day repurchase window`,
+          }),
+        );
+        const before = rows.length;
+        await score(plans[0]!, 'static', windowPolicies);
+        // Listed after the standard policies (the tables lead with `default`).
+        tuningRows.push(...rows.splice(before));
+        const measured = metricsOf(tuningRows);
+        const info = await stores.featureStore.getVersionInfo(version);
+        if (info)
+          await stores.featureStore.putVersionInfo({ ...info, metrics: { ...info.metrics, ...measured } });
+        ctx.print(`  repurchase window (REPURCHASE_WINDOW_DAYS=auto): ${tunedWindowDays(measured)} days`);
+      }
       // Static first for every protocol: the replay then changes the stores.
       for (const plan of plans) await score(plan, 'static');
       for (const plan of plans) {
@@ -306,6 +337,7 @@ export async function evaluateServed(
         };
         await score(plan, 'online');
       }
+      rows.push(...tuningRows);
     } finally {
       await stores.close();
     }
@@ -427,17 +459,24 @@ export function prequentialTable(rows: readonly MetricRow[], window: EvalWindow)
  * `<protocol>[_<variant>]_<policy>_<metric>`.
  */
 export async function readMetrics(ctx: BatchContext, version: string): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
   // A refit carries the figures of its evaluated twin.
   const record = await readVersion(ctx, version).catch(() => undefined);
   if (record?.evaluated_version) version = record.evaluated_version;
   // No metrics table yet (evaluate skipped): the version simply carries none.
   const table = await deltaIfExists(ctx.spark, ctx.lake.gold.metrics);
-  if (!table || !(await table.columns()).includes('protocol')) return out;
-  for (const r of await table.where(col('version').eq(version)).where(col('segment').eq('all')).collect()) {
-    const variant = r['protocol'] === 'prequential' ? `_${r['variant']}` : '';
+  if (!table || !(await table.columns()).includes('protocol')) return {};
+  const rows = await table.where(col('version').eq(version)).where(col('segment').eq('all')).collect();
+  return metricsOf(rows as unknown as MetricRow[]);
+}
+
+/** Figures of the `all` rows by name, as a version's info carries them (`holdout_default_map_at_12` …). */
+export function metricsOf(rows: readonly MetricRow[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of rows) {
+    if (r.segment !== 'all') continue;
+    const variant = r.protocol === 'prequential' ? `_${r.variant}` : '';
     for (const metric of ['map_at_12', 'recall_at_12', 'ndcg_at_12', 'coverage'] as const) {
-      out[`${r['protocol']}${variant}_${r['policy']}_${metric}`] = Number(r[metric]);
+      out[`${r.protocol}${variant}_${r.policy}_${metric}`] = Number(r[metric]);
     }
   }
   return out;

@@ -15,8 +15,10 @@
  */
 import { col, type DataFrame, expr, functions as F, lit } from '../lib/spark-connect/index.ts';
 import { ITEM_STRING_FIELDS } from '../lib/stores/bundle.ts';
+import type { IdKind } from '../lib/stores/feature-store.ts';
+import { createFeatureStore } from '../lib/stores/index.ts';
 import { type BatchContext, BatchError, type BatchStep, type StepResult } from './context.ts';
-import { extendIdMap } from './id-maps.ts';
+import { adoptIds, extendIdMap } from './id-maps.ts';
 import { delta, deltaIfExists, sqlString } from './spark.ts';
 
 /** Item payload columns, in the order the vector index and the bundle store them. */
@@ -70,6 +72,47 @@ export async function archivedEvents(ctx: BatchContext): Promise<DataFrame | und
     );
 }
 
+/**
+ * The (key, idx) pairs the live system numbered: from archived events that carry the original
+ * id, and from the feature store's numbering when it is shared (Redis) — the in-process store of
+ * `npm start` lives in the API's process, so there the archive is the only source.
+ */
+async function liveIdPairs(
+  ctx: BatchContext,
+  kind: IdKind,
+  keyColumn: string,
+  idxColumn: string,
+): Promise<DataFrame | undefined> {
+  const sources: DataFrame[] = [];
+  const events = await deltaIfExists(ctx.spark, ctx.lake.bronze.events);
+  if (events && (await events.columns()).includes(keyColumn)) {
+    sources.push(
+      events
+        .where(col('is_valid'))
+        .where(col(keyColumn).isNotNull())
+        .select(col(keyColumn), col(idxColumn).cast('int').alias(idxColumn)),
+    );
+  }
+  if (ctx.config.adapters.featureStore === 'redis') {
+    const store = createFeatureStore(ctx.config, ctx.logger);
+    try {
+      await store.start();
+      const live = await store.liveIds(kind);
+      if (live.length > 0) {
+        sources.push(
+          await ctx.spark.createDataFrame(
+            live.map(([key, idx]) => ({ [keyColumn]: key, [idxColumn]: idx })),
+            `${keyColumn} STRING, ${idxColumn} INT`,
+          ),
+        );
+      }
+    } finally {
+      await store.close().catch(() => undefined);
+    }
+  }
+  return sources.length === 0 ? undefined : sources.reduce((a, b) => a.union(b));
+}
+
 export async function readSplit(ctx: BatchContext): Promise<Split> {
   const [row] = await delta(ctx.spark, ctx.lake.silver.split).collect();
   if (!row) throw new BatchError(`no split in ${ctx.lake.silver.split}; run the preprocess step first`);
@@ -87,6 +130,29 @@ async function run(ctx: BatchContext): Promise<StepResult> {
   const transactions = delta(spark, lake.bronze.transactions);
 
   // --- id maps (append-only) ---------------------------------------------------------------
+  // First the numbers the live system gave to customers and articles it had never seen (from
+  // the archived events and, with a shared feature store, from its numbering), then the batch's
+  // own new ids after them.
+  for (const kind of ['user', 'item'] as const) {
+    const [keyColumn, idxColumn, location] =
+      kind === 'user'
+        ? (['customer_id', 'user_idx', lake.silver.userIds] as const)
+        : (['article_id', 'item_idx', lake.silver.itemIds] as const);
+    const pairs = await liveIdPairs(ctx, kind, keyColumn, idxColumn);
+    if (!pairs) continue;
+    const adoption = await adoptIds(spark, location, pairs, keyColumn, idxColumn);
+    if (adoption.adopted + adoption.conflicts > 0) {
+      ctx.note(
+        `${kind} ids numbered live: ${adoption.adopted} adopted, ${adoption.conflicts} conflicting left out`,
+      );
+    }
+    if (adoption.conflicts > 0) {
+      ctx.logger.warn(
+        { kind, conflicts: adoption.conflicts },
+        'live id numbers that clash with the id map were left out',
+      );
+    }
+  }
   const users = await extendIdMap(
     spark,
     lake.silver.userIds,

@@ -160,12 +160,19 @@ const variables = {
   STORE_TIMEOUT_MS: int(250, 1),
   RECOMMEND_OVERSAMPLING: int(4, 1, 100),
   REPURCHASE: oneOf(['auto', 'include', 'exclude'], 'auto'),
-  REPURCHASE_WINDOW_DAYS: num(7, 0),
+  REPURCHASE_WINDOW_DAYS: z
+    .string()
+    .trim()
+    .regex(/^(auto|\d+(\.\d+)?)$/, 'must be auto or a number of days')
+    .optional()
+    .transform((v): number | 'auto' => (v === undefined || v === 'auto' ? 'auto' : Number(v))),
   REPURCHASE_HALF_LIFE_DAYS: num(3, 0),
   REPURCHASE_MAX_ITEMS: int(12, 0, 50),
   REPURCHASE_BOOST: num(1, 0),
   EXCLUDE_PURCHASED: optionalBool(),
   EVENT_PUBLISH_TIMEOUT_MS: int(5000, 1),
+  NEW_IDS_PER_MINUTE: int(6000, 0),
+  NEW_IDS_PER_MINUTE_PER_CLIENT: int(600, 0),
   EXPLAIN_HISTORY: int(20, 1, 50),
   TRENDING_CACHE_TTL_MS: int(30_000, 0),
   API_WORKERS: int(1, 1, 64),
@@ -309,6 +316,7 @@ export function loadConfig(env: Env = process.env) {
         boost: v.REPURCHASE_BOOST,
       },
       publishTimeoutMs: v.EVENT_PUBLISH_TIMEOUT_MS,
+      newIds: { perClient: v.NEW_IDS_PER_MINUTE_PER_CLIENT, total: v.NEW_IDS_PER_MINUTE },
       explainHistory: v.EXPLAIN_HISTORY,
       trendingTtlMs: v.TRENDING_CACHE_TTL_MS,
       workers: v.API_WORKERS,

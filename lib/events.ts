@@ -15,6 +15,12 @@ export const userEventSchema = z
     item_idx: z.number({ message: 'item_idx must be a number' }).int().nonnegative(),
     ts: z.iso.datetime({ offset: false, message: 'ts must be an ISO-8601 UTC timestamp' }),
     source: z.string().max(64).optional(),
+    /**
+     * The original ids, when the sender knew them: the archive keeps them, so the next batch
+     * adopts the numbers the live system gave to customers and articles it had never seen.
+     */
+    customer_id: z.string().min(1).max(64).optional(),
+    article_id: z.string().min(1).max(64).optional(),
   })
   .strict();
 

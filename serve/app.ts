@@ -28,6 +28,7 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { registerProfileRoutes } from './routes/profile.ts';
 import { registerRecommendRoutes } from './routes/recommend.ts';
 import { registerSimilarRoutes } from './routes/similar.ts';
+import { NewIdLimiter } from './services/id-limiter.ts';
 import { createRecommender } from './services/recommendations.ts';
 import { validationHook } from './validation.ts';
 
@@ -66,6 +67,7 @@ export function createApp(deps: AppDeps) {
     options,
     now: deps.now,
     newEventId: deps.newEventId,
+    idLimiter: new NewIdLimiter(options.newIds, deps.now ? () => deps.now!().getTime() : Date.now),
     recommender: createRecommender({
       featureStore,
       vectorIndex,

@@ -11,6 +11,7 @@ import type { EventBus } from '../lib/stores/event-bus.ts';
 import type { FeatureStore } from '../lib/stores/feature-store.ts';
 import type { VectorIndex } from '../lib/stores/vector-index.ts';
 import type { RepurchaseMode, RepurchaseOptions } from './pipeline/repurchase.ts';
+import type { IdLimits } from './services/id-limiter.ts';
 
 export interface ServeOptions {
   /** MMR candidates = k × this. @default 4 */
@@ -38,12 +39,14 @@ export interface ServeOptions {
   explainHistory: number;
   /** How long a trending list (with its item metadata) is reused before it is read again. @default 30000 */
   trendingTtlMs: number;
+  /** New customer and article ids the event endpoints may number per minute. @default 600 per client, 6000 in all */
+  newIds: IdLimits;
 }
 
 export const SERVE_DEFAULTS: ServeOptions = {
   oversampling: 4,
   repurchase: 'auto',
-  repurchaseStage: { windowDays: 7, halfLifeDays: 3, maxItems: 12, boost: 1 },
+  repurchaseStage: { windowDays: 'auto', halfLifeDays: 3, maxItems: 12, boost: 1 },
   storeTimeoutMs: 250,
   publishTimeoutMs: 5000,
   apiKeys: [],
@@ -51,6 +54,7 @@ export const SERVE_DEFAULTS: ServeOptions = {
   bodyLimitBytes: 1_048_576,
   explainHistory: 20,
   trendingTtlMs: 30_000,
+  newIds: { perClient: 600, total: 6000 },
 };
 
 export interface AppDeps {
@@ -78,6 +82,7 @@ export function serveOptionsFromConfig(config: Config): ServeOptions {
     corsOrigins: config.api.corsOrigins,
     bodyLimitBytes: config.api.bodyLimitBytes,
     explainHistory: config.api.explainHistory,
+    newIds: config.api.newIds,
     trendingTtlMs: config.api.trendingTtlMs,
   };
 }

@@ -83,6 +83,23 @@ export function unknownReferences(errors: ParameterError[]): HttpProblem {
   });
 }
 
+export function tooManyNewIds(
+  scope: 'client' | 'total',
+  wanted: number,
+  limit: number,
+  retryAfterSeconds: number,
+): HttpProblem {
+  const whose = scope === 'client' ? 'this client' : 'the API';
+  return new HttpProblem(
+    429,
+    'too-many-new-ids',
+    'Too many new ids',
+    `the request names ${wanted} customer or article id(s) never seen before, more than ${whose} may number ` +
+      `now (${limit} per minute, ${scope === 'client' ? 'NEW_IDS_PER_MINUTE_PER_CLIENT' : 'NEW_IDS_PER_MINUTE'}); retry after ${retryAfterSeconds} s`,
+    { headers: { 'retry-after': String(retryAfterSeconds) }, extensions: { scope, limit } },
+  );
+}
+
 export function unauthorized(detail: string): HttpProblem {
   return new HttpProblem(401, 'unauthorized', 'Missing or invalid API key', detail, {
     headers: { 'www-authenticate': 'ApiKey header="x-api-key"' },

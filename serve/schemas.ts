@@ -209,6 +209,13 @@ export const recommendQuery = z
           "the user's purchases: `auto` = recent purchases first (repurchase stage), then the model's other items; " +
           '`include` = ordinary candidates; `exclude` = left out (default from REPURCHASE)',
       }),
+    repurchase_window_days: intParam(0, 3650)
+      .optional()
+      .openapi({
+        description:
+          'purchases at most this many days old are repurchase candidates (`repurchase=auto`; default ' +
+          'REPURCHASE_WINDOW_DAYS, or the window the served version was evaluated best with)',
+      }),
     exclude_purchased: optionalBoolParam().openapi({
       description: 'older switch: true = `repurchase=exclude`, false = `repurchase=include`',
     }),

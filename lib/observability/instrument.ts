@@ -41,6 +41,8 @@ export const FEATURE_STORE_OPERATIONS = [
   'customerIdOf',
   'itemIdxOf',
   'articleIdOf',
+  'assignIds',
+  'liveIds',
   'putProfiles',
   'getRecentPurchases',
   'getProfileCounters',

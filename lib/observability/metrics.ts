@@ -130,6 +130,18 @@ export function createMetrics(options: MetricsOptions = {}) {
       help: 'Purchase events accepted by the API and acknowledged by the event bus.',
       registers,
     }),
+    idsAssigned: new Counter({
+      name: 'ids_assigned_total',
+      help: 'Customers (kind=user) and articles (kind=item) numbered live because an accepted event named them first.',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    idAssignmentsLimited: new Counter({
+      name: 'id_assignments_limited_total',
+      help: 'Event requests answered 429 because they would number more new ids than NEW_IDS_PER_MINUTE allows, by scope (client | total).',
+      labelNames: ['scope'] as const,
+      registers,
+    }),
     purchaseLookupErrors: new Counter({
       name: 'purchase_lookup_errors_total',
       help: 'Posted events rejected because a referenced id is unknown, by type (user | item).',
@@ -140,6 +152,11 @@ export function createMetrics(options: MetricsOptions = {}) {
       name: 'events_processed_total',
       help: 'Events handled by the online updater, by event type and outcome.',
       labelNames: ['event_type', 'outcome'] as const,
+      registers,
+    }),
+    eventsWithoutItemVector: new Counter({
+      name: 'events_without_item_vector_total',
+      help: 'Events the online updater recorded without moving the user vector: the article is newer than the model (no item vector yet).',
       registers,
     }),
     eventProcessingDuration: new Histogram({

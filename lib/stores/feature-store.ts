@@ -22,6 +22,16 @@ export interface UserUpdate {
   eventIds: string[];
 }
 
+/** The two id maps: customers → `user_idx`, articles → `item_idx`. */
+export type IdKind = 'user' | 'item';
+
+export interface AssignedId {
+  key: string;
+  idx: number;
+  /** True when this call numbered the key. */
+  created: boolean;
+}
+
 export interface UserProfileSeed {
   userIdx: number;
   /** Most recent purchases, newest first, at most `HISTORY_LIMIT`. */
@@ -69,6 +79,18 @@ export interface FeatureStore {
   customerIdOf(userIdx: number): Promise<string | null>;
   itemIdxOf(articleId: string): Promise<number | null>;
   articleIdOf(itemIdx: number): Promise<string | null>;
+  /**
+   * Numbers ids the map does not hold yet — the live system's way to learn of a new customer or
+   * article between two batch runs, and the batch's way to number its new ones when a live
+   * system shares the store. Each key gets the next number of one dense counter (which
+   * `putUserIds` / `putItemIds` raise past every loaded index); a key already in the map, or
+   * numbered before, keeps its number (`created: false`). Atomic: concurrent calls for one key,
+   * from any number of processes, get one number, and no number is given twice or skipped.
+   * Returns null, numbering nothing, while the map was never loaded (no counter yet).
+   */
+  assignIds(kind: IdKind, keys: string[]): Promise<AssignedId[] | null>;
+  /** Every id `assignIds` numbered (what the next batch adopts), in index order. */
+  liveIds(kind: IdKind): Promise<Array<[key: string, idx: number]>>;
 
   // --- history and profile --------------------------------------------------------------------
   /** Replaces users' recent purchases and counters (batch load). */

@@ -1,12 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { rankRepurchase, repurchaseCandidates } from './repurchase.ts';
+import {
+  AUTO_WINDOW_FALLBACK_DAYS,
+  REPURCHASE_WINDOW_CANDIDATES,
+  rankRepurchase,
+  repurchaseCandidates,
+  tunedWindowDays,
+  windowPolicyName,
+} from './repurchase.ts';
 
 const NOW = Date.parse('2020-09-23T00:00:00.000Z');
 const day = (d: number) => new Date(NOW - d * 86_400_000).toISOString();
 const options = { windowDays: 14, halfLifeDays: 7 };
 
 describe('repurchase candidates', () => {
-  it("weighs each purchase 0.5^(age / half-life) and sums repeats, leaving out the window's outside", () => {
+  it("weighs each purchase h / (h + age) and sums repeats, leaving out the window's outside", () => {
     const recent = [
       { item_idx: 1, ts: day(0) },
       { item_idx: 2, ts: day(7) },
@@ -18,7 +25,7 @@ describe('repurchase candidates', () => {
     expect([...byId.keys()].sort()).toEqual([1, 2, 3]);
     expect(byId.get(1)).toEqual({ item_idx: 1, weight: 1.5, times: 2, last_purchased_at: day(0) });
     expect(byId.get(2)!.weight).toBeCloseTo(0.5, 12);
-    expect(byId.get(3)!.weight).toBeCloseTo(0.25, 12);
+    expect(byId.get(3)!.weight).toBeCloseTo(1 / 3, 12);
   });
 
   it('counts a purchase stamped after now as just made, and nothing when the history is empty', () => {
@@ -54,5 +61,23 @@ describe('repurchase candidates', () => {
     const ranked = rankRepurchase(repurchaseCandidates(basket, options, NOW), (id) => scores.get(id));
     // 8 is newest; the day-2 basket by score; 4 has no score (not in the model's view) and comes last.
     expect(ranked.map((c) => c.item_idx)).toEqual([8, 6, 7, 5, 4]);
+  });
+});
+
+describe('the tuned repurchase window (REPURCHASE_WINDOW_DAYS=auto)', () => {
+  it('takes the best evaluated window, the shorter on a tie, hold-out before prequential', () => {
+    expect(tunedWindowDays(undefined)).toBe(AUTO_WINDOW_FALLBACK_DAYS);
+    expect(tunedWindowDays({ holdout_default_map_at_12: 0.3 })).toBe(AUTO_WINDOW_FALLBACK_DAYS);
+    expect(
+      tunedWindowDays({
+        holdout_window_7_map_at_12: 0.01,
+        holdout_window_90_map_at_12: 0.02,
+        holdout_window_365_map_at_12: 0.02,
+        prequential_static_window_730_map_at_12: 0.5,
+      }),
+    ).toBe(90);
+    expect(tunedWindowDays({ prequential_static_window_730_map_at_12: 0.5 })).toBe(730);
+    expect(tunedWindowDays({ holdout_window_28_map_at_12: Number.NaN })).toBe(AUTO_WINDOW_FALLBACK_DAYS);
+    expect(REPURCHASE_WINDOW_CANDIDATES.map(windowPolicyName)).toContain('window_730');
   });
 });

@@ -3,7 +3,10 @@
  * single or batched): validated, checked against the id maps, published, and acknowledged by the
  * bus before the 202.
  */
+import { createHash } from 'node:crypto';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { App, ServeContext } from '../context.ts';
 import { API_KEY_HEADER } from '../middleware/api-key.ts';
 import { eventsAccepted, eventsBody, purchaseAccepted, purchaseBody } from '../schemas.ts';
@@ -16,7 +19,10 @@ const problems = {
   401: problem(`the ${API_KEY_HEADER} header is missing or wrong (only when API keys are configured)`),
   413: problem('the body is larger than BODY_LIMIT_BYTES'),
   415: problem('the body is not application/json'),
-  422: problem('the body is not a valid event, or names an unknown user or item'),
+  422: problem('the body is not a valid event, or names a user_idx or item_idx that does not exist'),
+  429: problem(
+    'the body names more never-seen customer or article ids than NEW_IDS_PER_MINUTE(_PER_CLIENT) allow now',
+  ),
 };
 
 const security = [{ ApiKey: [] }];
@@ -28,7 +34,9 @@ const purchase = createRoute({
   summary: 'Record a purchase',
   description:
     'Publishes a `purchase` event (`event_id` uuid v4, `ts` now, `source: "api"`) to the event bus and answers ' +
-    'once the bus has acknowledged it. The user and item must exist.',
+    'once the bus has acknowledged it. A `customer_id` or `article_id` never seen before is numbered at once ' +
+    '(the 202 gives the new `user_idx` / `item_idx`) and learnt from like any other; a `user_idx` or `item_idx` ' +
+    'must exist.',
   security,
   request: { body: { required: true, content: { 'application/json': { schema: purchaseBody } } } },
   responses: {
@@ -53,13 +61,31 @@ const events = createRoute({
   },
 });
 
+/**
+ * Who sends a request, for the per-client limit on new ids: its API key (as a digest), else the
+ * first `X-Forwarded-For` address, else the peer address.
+ */
+function clientOf(c: Context): string {
+  const bearer = c.req.header('authorization');
+  const key =
+    c.req.header(API_KEY_HEADER) ?? (bearer?.startsWith('Bearer ') ? bearer.slice(7).trim() : undefined);
+  if (key) return `key:${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+  const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+  if (forwarded) return `addr:${forwarded}`;
+  try {
+    return `addr:${getConnInfo(c).remote.address ?? 'unknown'}`;
+  } catch {
+    return 'addr:unknown'; // not served by the node server (in-process requests in tests)
+  }
+}
+
 export function registerEventRoutes(app: App, ctx: ServeContext): void {
   const hook = validationHook();
   app.openapi(
     purchase,
     async (c) => {
       const body = c.req.valid('json');
-      const [event] = await acceptEvents(ctx, [{ event_type: 'purchase', ...body }], () => '');
+      const [event] = await acceptEvents(ctx, [{ event_type: 'purchase', ...body }], () => '', clientOf(c));
       return c.json(
         { event_id: event!.event_id, user_idx: event!.user_idx, item_idx: event!.item_idx, ts: event!.ts },
         202,
@@ -73,7 +99,7 @@ export function registerEventRoutes(app: App, ctx: ServeContext): void {
       const body = c.req.valid('json');
       const batch = 'events' in body;
       const inputs = batch ? body.events : [body];
-      const published = await acceptEvents(ctx, inputs, (i) => (batch ? `events[${i}].` : ''));
+      const published = await acceptEvents(ctx, inputs, (i) => (batch ? `events[${i}].` : ''), clientOf(c));
       return c.json({ accepted: published.length, event_ids: published.map((e) => e.event_id) }, 202);
     },
     hook as never,

@@ -67,6 +67,9 @@ export function recommendRequest(
         : query.exclude_purchased
           ? 'exclude'
           : 'include'),
+    ...(query.repurchase_window_days !== undefined
+      ? { repurchaseWindowDays: query.repurchase_window_days }
+      : {}),
   };
 }
 

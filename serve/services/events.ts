@@ -3,8 +3,13 @@
  * answer only once the bus has acknowledged (so an accepted event is never lost). The publish is
  * a PRODUCER span whose context rides in the message headers, so the updater continues the trace.
  *
- * A request is accepted or rejected as a whole: if any referenced user or item is unknown,
- * nothing is published and the problem lists every unknown reference.
+ * A request is accepted or rejected as a whole: if any referenced index is unknown, nothing is
+ * published and the problem lists every unknown reference. A `customer_id` or `article_id` the
+ * id maps do not hold is a customer or article the model has never seen: it is numbered in the
+ * feature store (`assignIds`, atomic across API workers) and the event goes on like any other,
+ * so the updater starts that user's history and vector and the archive keeps it for the next
+ * batch, which keeps the number. Numbering is bounded per client and in total per minute
+ * (`NewIdLimiter`; over the limit: 429), and off when either limit is 0 (then: 422 as unknown).
  */
 import { randomUUID } from 'node:crypto';
 import type { UserEvent } from '../../lib/events.ts';
@@ -12,13 +17,15 @@ import type { Metrics } from '../../lib/observability/metrics.ts';
 import { injectTraceHeaders, SpanKind, withSpan } from '../../lib/observability/tracing.ts';
 import type { EventBus } from '../../lib/stores/event-bus.ts';
 import type { FeatureStore } from '../../lib/stores/feature-store.ts';
-import { type ParameterError, unknownReferences } from '../problem.ts';
+import { noModel, type ParameterError, tooManyNewIds, unknownReferences } from '../problem.ts';
 import type { EventInput } from '../schemas.ts';
+import type { NewIdLimiter } from './id-limiter.ts';
 
 export interface EventsDeps {
   featureStore: FeatureStore;
   eventBus: EventBus;
   metrics: Metrics;
+  idLimiter?: NewIdLimiter;
   now?: () => Date;
   newEventId?: () => string;
 }
@@ -34,6 +41,8 @@ export async function acceptEvents(
   deps: EventsDeps,
   inputs: readonly EventInput[],
   pathOf: (index: number) => string,
+  /** Who asks, for the per-client limit on new ids (API key digest or address). */
+  client = 'anonymous',
 ): Promise<UserEvent[]> {
   const { featureStore, metrics } = deps;
   const userIdxs = new Map<number, Promise<boolean>>();
@@ -52,16 +61,25 @@ export async function acceptEvents(
         : memo(articles, input.article_id!, (id) => featureStore.itemIdxOf(id)),
   }));
 
+  // Original ids the maps do not hold: numbered below, when the limits allow.
+  const numbering =
+    deps.idLimiter !== undefined && deps.idLimiter.limits.perClient > 0 && deps.idLimiter.limits.total > 0;
+  const newCustomers = new Set<string>();
+  const newArticles = new Set<string>();
+  if (numbering) {
+    for (const [i, input] of inputs.entries()) {
+      const { user, item } = resolved[i]!;
+      if (input.customer_id !== undefined && (await user) === null) newCustomers.add(input.customer_id);
+      if (input.article_id !== undefined && (await item) === null) newArticles.add(input.article_id);
+    }
+  }
+
   const errors: ParameterError[] = [];
-  const events: UserEvent[] = [];
-  const now = (deps.now?.() ?? new Date()).toISOString();
   for (const [i, input] of inputs.entries()) {
     const { user, item } = resolved[i]!;
     const userFound = await user;
     const itemFound = await item;
-    const userIdx = input.user_idx ?? (typeof userFound === 'number' ? userFound : null);
-    const itemIdx = input.item_idx ?? (typeof itemFound === 'number' ? itemFound : null);
-    if (userFound === false || userFound === null) {
+    if ((userFound === false || userFound === null) && !newCustomers.has(input.customer_id ?? '')) {
       metrics.purchaseLookupErrors.inc({ type: 'user' });
       errors.push(
         input.user_idx !== undefined
@@ -72,7 +90,7 @@ export async function acceptEvents(
             },
       );
     }
-    if (itemFound === false || itemFound === null) {
+    if ((itemFound === false || itemFound === null) && !newArticles.has(input.article_id ?? '')) {
       metrics.purchaseLookupErrors.inc({ type: 'item' });
       errors.push(
         input.item_idx !== undefined
@@ -80,7 +98,27 @@ export async function acceptEvents(
           : { parameter: `${pathOf(i)}article_id`, message: `no item with article_id ${input.article_id}` },
       );
     }
-    if (userIdx === null || itemIdx === null || errors.length > 0) continue;
+  }
+  if (errors.length > 0) throw unknownReferences(errors);
+
+  const assigned = new Map<string, number>();
+  if (newCustomers.size + newArticles.size > 0) {
+    const numbered = await numberNewIds(deps, client, newCustomers, newArticles);
+    for (const [key, idx] of numbered) assigned.set(key, idx);
+  }
+
+  const events: UserEvent[] = [];
+  const now = (deps.now?.() ?? new Date()).toISOString();
+  for (const [i, input] of inputs.entries()) {
+    const { user, item } = resolved[i]!;
+    const userFound = await user;
+    const itemFound = await item;
+    const userIdx =
+      input.user_idx ??
+      (typeof userFound === 'number' ? userFound : assigned.get(`user:${input.customer_id}`)!);
+    const itemIdx =
+      input.item_idx ??
+      (typeof itemFound === 'number' ? itemFound : assigned.get(`item:${input.article_id}`)!);
     events.push({
       event_id: deps.newEventId?.() ?? randomUUID(),
       event_type: input.event_type,
@@ -88,9 +126,10 @@ export async function acceptEvents(
       item_idx: itemIdx,
       ts: now,
       source: API_EVENT_SOURCE,
+      ...(input.customer_id !== undefined ? { customer_id: input.customer_id } : {}),
+      ...(input.article_id !== undefined ? { article_id: input.article_id } : {}),
     });
   }
-  if (errors.length > 0) throw unknownReferences(errors);
 
   await withSpan('events.publish', () => deps.eventBus.publish(events, injectTraceHeaders()), {
     kind: SpanKind.PRODUCER,
@@ -99,6 +138,53 @@ export async function acceptEvents(
   const purchases = events.reduce((n, e) => n + (e.event_type === 'purchase' ? 1 : 0), 0);
   if (purchases > 0) metrics.purchaseEventsAccepted.inc(purchases);
   return events;
+}
+
+/**
+ * Numbers the new customers and articles (keys `user:<customer_id>`, `item:<article_id>` in
+ * the result) within the limits: 429 over them, 503 while no id map is loaded.
+ */
+async function numberNewIds(
+  deps: EventsDeps,
+  client: string,
+  customers: ReadonlySet<string>,
+  articles: ReadonlySet<string>,
+): Promise<Map<string, number>> {
+  const limiter = deps.idLimiter!;
+  const wanted = customers.size + articles.size;
+  const verdict = limiter.take(client, wanted);
+  if (!verdict.ok) {
+    deps.metrics.idAssignmentsLimited.inc({ scope: verdict.scope });
+    throw tooManyNewIds(
+      verdict.scope,
+      wanted,
+      verdict.scope === 'client' ? limiter.limits.perClient : limiter.limits.total,
+      verdict.retryAfterSeconds,
+    );
+  }
+  let created = 0;
+  try {
+    const out = new Map<string, number>();
+    for (const [kind, keys] of [
+      ['user', customers],
+      ['item', articles],
+    ] as const) {
+      if (keys.size === 0) continue;
+      const result = await deps.featureStore.assignIds(kind, [...keys]);
+      if (result === null) throw noModel();
+      for (const a of result) {
+        out.set(`${kind}:${a.key}`, a.idx);
+        if (a.created) {
+          created++;
+          deps.metrics.idsAssigned.inc({ kind });
+        }
+      }
+    }
+    return out;
+  } finally {
+    // Only ids actually numbered count against the limits (another worker may have numbered some).
+    limiter.giveBack(client, wanted - created);
+  }
 }
 
 function memo<K, V>(cache: Map<K, Promise<V>>, key: K, load: (key: K) => Promise<V>): Promise<V> {

@@ -40,6 +40,7 @@ import {
   type RepurchaseOptions,
   rankRepurchase,
   repurchaseCandidates,
+  tunedWindowDays,
 } from '../pipeline/repurchase.ts';
 import { interleave, trendingScore } from '../pipeline/trending.ts';
 import { noModel } from '../problem.ts';
@@ -58,6 +59,8 @@ export interface RecommendRequest {
   diversityLambda: number;
   /** The user's purchases: a repurchase stage first (`auto`), ordinary candidates, or left out. */
   repurchase: RepurchaseMode;
+  /** The repurchase window of this request; default: the configured or the version's tuned one. */
+  repurchaseWindowDays?: number;
 }
 
 export interface RecommendedItem {
@@ -121,7 +124,25 @@ export function createRecommender(options: {
 }
 
 export class Recommender {
+  /** `REPURCHASE_WINDOW_DAYS=auto`: the window chosen for each version, from its figures. */
+  private readonly tunedWindows = new Map<string, Promise<number>>();
+
   constructor(private readonly deps: RecommenderDeps) {}
+
+  /** The repurchase window a plain request gets under `version`. */
+  private windowDays(version: string): number | Promise<number> {
+    const configured = this.deps.repurchase.windowDays;
+    if (configured !== 'auto') return configured;
+    let tuned = this.tunedWindows.get(version);
+    if (tuned === undefined) {
+      tuned = this.deps.featureStore.getVersionInfo(version).then((info) => tunedWindowDays(info?.metrics));
+      // A failed read is not remembered: the next request asks again.
+      tuned.catch(() => this.tunedWindows.delete(version));
+      if (this.tunedWindows.size > 8) this.tunedWindows.clear();
+      this.tunedWindows.set(version, tuned);
+    }
+    return tuned;
+  }
 
   async recommend(request: RecommendRequest): Promise<Recommendations> {
     const { metrics } = this.deps;
@@ -188,8 +209,15 @@ export class Recommender {
     const vector = userIdx === null ? null : await featureStore.getUserVector(version, userIdx);
     const purchased = mode === 'auto' ? [...new Set(recent.map((p) => p.item_idx))] : excluded;
     const again =
-      mode === 'auto'
-        ? repurchaseCandidates(recent, this.deps.repurchase, (this.deps.now ?? Date.now)())
+      mode === 'auto' && recent.length > 0
+        ? repurchaseCandidates(
+            recent,
+            {
+              windowDays: request.repurchaseWindowDays ?? (await this.windowDays(version)),
+              halfLifeDays: this.deps.repurchase.halfLifeDays,
+            },
+            (this.deps.now ?? Date.now)(),
+          )
         : [];
     return { version, vector, purchased, recent, again };
   }

@@ -412,7 +412,7 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
           fresh.map((id) => [id, innerProduct(USER.vector!, vectorOf(id))]),
         );
         for (const p of USER.purchases) {
-          const weight = 0.5 ** ((asked - Date.parse(p.ts)) / 86_400_000 / 7);
+          const weight = 7 / (7 + (asked - Date.parse(p.ts)) / 86_400_000);
           score.set(p.item_idx, innerProduct(USER.vector!, vectorOf(p.item_idx)) + boost * weight * best);
         }
         const oracle = [...score].sort((a, b) => b[1] - a[1]).map(([id]) => id);
@@ -766,7 +766,8 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
       });
 
       it('rejects unknown users and items with 422, publishing nothing, counting by type', async () => {
-        const h = makeApp();
+        // Numbering of never-seen ids off: an unknown original id is an unknown reference too.
+        const h = makeApp({ newIds: { perClient: 0, total: 0 } });
         await expectProblem(
           (await post('/events/purchase', { user_idx: UNKNOWN_USER, item_idx: 1 }, h)).res,
           422,
@@ -786,6 +787,55 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
         expect(await metricValue(h.metrics, 'purchase_lookup_errors_total', { type: 'user' })).toBe(2);
         expect(await metricValue(h.metrics, 'purchase_lookup_errors_total', { type: 'item' })).toBe(2);
         expect(await metricValue(h.metrics, 'purchase_events_accepted_total')).toBe(0);
+      });
+
+      it('numbers a never-seen customer and article at once, the same number on every later event', async () => {
+        const h = makeApp();
+        const customer = 'c'.repeat(63) + '1';
+        const first = await post('/events/purchase', { customer_id: customer, article_id: '0999999001' }, h);
+        expect(first.res.status).toBe(202);
+        const { user_idx, item_idx } = first.body as { user_idx: number; item_idx: number };
+        expect(await stores.featureStore.userIdxOf(customer)).toBe(user_idx);
+        expect(await stores.featureStore.customerIdOf(user_idx)).toBe(customer);
+        expect(await stores.featureStore.articleIdOf(item_idx)).toBe('0999999001');
+        // The event carries both ids, so the archive and the next batch keep the numbers.
+        expect(h.published[0]).toMatchObject({
+          user_idx,
+          item_idx,
+          customer_id: customer,
+          article_id: '0999999001',
+        });
+        const again = await post('/events', { event_type: 'click', customer_id: customer, item_idx: 1 }, h);
+        expect(again.res.status).toBe(202);
+        expect(h.published[1]).toMatchObject({ user_idx, item_idx: 1, customer_id: customer });
+        expect(await metricValue(h.metrics, 'ids_assigned_total', { kind: 'user' })).toBe(1);
+        expect(await metricValue(h.metrics, 'ids_assigned_total', { kind: 'item' })).toBe(1);
+        // A user_idx or item_idx is still never invented.
+        await expectProblem(
+          (await post('/events/purchase', { user_idx: UNKNOWN_USER, article_id: '0999999002' }, h)).res,
+          422,
+          /user_idx 99/,
+        );
+      });
+
+      it('answers 429 with Retry-After when a client would number more new ids than allowed', async () => {
+        const h = makeApp({ newIds: { perClient: 2, total: 100 } });
+        const batch = (n: number, from: number) => ({
+          events: Array.from({ length: n }, (_, i) => ({
+            event_type: 'click',
+            customer_id: (from + i).toString(16).padStart(64, 'd'),
+            item_idx: 1,
+          })),
+        });
+        expect((await post('/events', batch(2, 0x100), h)).res.status).toBe(202);
+        const { res } = await post('/events', batch(1, 0x200), h);
+        await expectProblem(res, 429, /NEW_IDS_PER_MINUTE_PER_CLIENT/);
+        expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+        expect(h.published).toHaveLength(2);
+        expect(await stores.featureStore.userIdxOf((0x200).toString(16).padStart(64, 'd'))).toBeNull();
+        // Known customers are not limited.
+        expect((await post('/events', batch(2, 0x100), h)).res.status).toBe(202);
+        expect(await metricValue(h.metrics, 'id_assignments_limited_total', { scope: 'client' })).toBe(1);
       });
 
       it.each([

@@ -17,7 +17,8 @@ import type { DataFrame, SparkSession, StreamingQuery } from '../../lib/spark-co
 
 /** `from_json` schema of the v1 event (ids as BIGINT so out-of-range values can be detected). */
 export const EVENT_JSON_SCHEMA =
-  'event_id STRING, event_type STRING, user_idx BIGINT, item_idx BIGINT, ts STRING, source STRING';
+  'event_id STRING, event_type STRING, user_idx BIGINT, item_idx BIGINT, ts STRING, source STRING, ' +
+  'customer_id STRING, article_id STRING';
 
 /** Columns of `bronze/events`, in order. */
 export const ARCHIVE_COLUMNS = [
@@ -34,6 +35,10 @@ export const ARCHIVE_COLUMNS = [
   'is_valid',
   'invalid_reason',
   'raw_value',
+  // Added later (Delta appends new columns at the end): the original ids, when the event
+  // carried them — how the next batch adopts the numbers the live system gave.
+  'customer_id',
+  'article_id',
 ] as const;
 
 // The zod rules, in SQL. Character classes instead of backslash escapes: SQL string literals
@@ -43,7 +48,8 @@ const UUID_PATTERN =
   `^(${HEX}{8}-${HEX}{4}-[1-8]${HEX}{3}-[89abAB]${HEX}{3}-${HEX}{12}` +
   '|00000000-0000-0000-0000-000000000000|[fF]{8}-[fF]{4}-[fF]{4}-[fF]{4}-[fF]{12})$';
 const TS_PATTERN = '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?Z$';
-const FIELDS = "array('event_id', 'event_type', 'user_idx', 'item_idx', 'ts', 'source')";
+const FIELDS =
+  "array('event_id', 'event_type', 'user_idx', 'item_idx', 'ts', 'source', 'customer_id', 'article_id')";
 const MAX_INT = 2147483647;
 
 /** NULL for a valid event, else why not (the first rule it breaks). */
@@ -58,6 +64,8 @@ export const INVALID_REASON_SQL = `CASE
   WHEN e.item_idx IS NULL OR e.item_idx < 0 OR e.item_idx > ${MAX_INT} THEN 'invalid: item_idx'
   WHEN e.ts IS NULL OR NOT e.ts RLIKE '${TS_PATTERN}' OR try_to_timestamp(e.ts) IS NULL THEN 'invalid: ts'
   WHEN e.source IS NOT NULL AND char_length(e.source) > 64 THEN 'invalid: source'
+  WHEN e.customer_id IS NOT NULL AND (char_length(e.customer_id) = 0 OR char_length(e.customer_id) > 64) THEN 'invalid: customer_id'
+  WHEN e.article_id IS NOT NULL AND (char_length(e.article_id) = 0 OR char_length(e.article_id) > 64) THEN 'invalid: article_id'
   ELSE NULL
 END`;
 
@@ -88,6 +96,8 @@ export function toArchiveRows(kafkaRows: DataFrame): DataFrame {
       `${valid} AS is_valid`,
       'invalid_reason',
       `IF(${valid}, NULL, raw) AS raw_value`,
+      `IF(${valid}, e.customer_id, NULL) AS customer_id`,
+      `IF(${valid}, e.article_id, NULL) AS article_id`,
     );
 }
 
@@ -125,16 +135,20 @@ export async function startArchiverQuery(
   };
   if (options.maxOffsetsPerTrigger) source['maxOffsetsPerTrigger'] = String(options.maxOffsetsPerTrigger);
   const rows = toArchiveRows(spark.readStream.format('kafka').options(source).load());
-  return rows.writeStream
-    .format('delta')
-    .outputMode('append')
-    .partitionBy('event_date')
-    .option('checkpointLocation', options.checkpointPath)
-    .trigger(
-      options.availableNow
-        ? { availableNow: true }
-        : { processingTime: `${options.triggerSeconds ?? 10} seconds` },
-    )
-    .queryName(options.queryName ?? 'events-archiver')
-    .start(options.tablePath);
+  return (
+    rows.writeStream
+      .format('delta')
+      .outputMode('append')
+      .partitionBy('event_date')
+      .option('checkpointLocation', options.checkpointPath)
+      // A table written before the id columns existed gains them.
+      .option('mergeSchema', 'true')
+      .trigger(
+        options.availableNow
+          ? { availableNow: true }
+          : { processingTime: `${options.triggerSeconds ?? 10} seconds` },
+      )
+      .queryName(options.queryName ?? 'events-archiver')
+      .start(options.tablePath)
+  );
 }

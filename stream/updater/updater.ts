@@ -7,7 +7,8 @@
  * 1. parse every message with the v1 schema; a malformed one is dead-lettered with its reason;
  * 2. drop events already applied (same `event_id` earlier in the batch, or marked in the store
  *    atomically with the user's change: `appliedUserEvents`);
- * 3. look up the items in the active model; an unknown item or user is dead-lettered;
+ * 3. look up the items in the active model; an unknown item or user is dead-lettered, while an
+ *    item numbered since the batch (in the id map, no vector yet) only enters the history;
  * 4. fold each user's events (EMA towards the item vectors, purchases into the history) and write
  *    the user once, atomically with the ids of the events it covers, which makes a redelivery a
  *    no-op. Events of one user arriving within the debounce window reach the updater as one batch
@@ -28,10 +29,18 @@ import type { FeatureStore, UserUpdate } from '../../lib/stores/feature-store.ts
 import type { ItemPoint, VectorIndex } from '../../lib/stores/vector-index.ts';
 import { type EventWeights, foldUserVector } from './fold.ts';
 
+/** Product group and type recorded for an item the model has no payload for yet. */
+export const UNKNOWN_GROUP = 'Unknown';
+
 /** The metric handles the updater writes (from `createMetrics()`). */
 export type UpdaterMetrics = Pick<
   Metrics,
-  'eventsProcessed' | 'eventProcessingDuration' | 'updaterDebounceHits' | 'eventsDeadLettered' | 'consumerLag'
+  | 'eventsProcessed'
+  | 'eventProcessingDuration'
+  | 'updaterDebounceHits'
+  | 'eventsDeadLettered'
+  | 'consumerLag'
+  | 'eventsWithoutItemVector'
 >;
 
 export interface UpdaterDeps {
@@ -232,9 +241,22 @@ export function createUpdater(deps: UpdaterDeps): Updater {
       }
       const current = new Map(userIdxs.map((u, i) => [u, vectors[i] ?? null]));
 
+      // Items without a vector in the model: an article numbered after the batch (a new one, in
+      // the id map) is learnt by the next batch — its purchase still enters the history; any
+      // other id is unknown.
+      const missing = [
+        ...new Set(fresh.filter((a) => !points.has(a.event.item_idx)).map((a) => a.event.item_idx)),
+      ];
+      const newItems = new Set<number>();
+      if (missing.length > 0) {
+        const known = await Promise.all(missing.map((i) => featureStore.articleIdOf(i)));
+        missing.forEach((i, n) => {
+          if (known[n] !== null) newItems.add(i);
+        });
+      }
       const byUser = new Map<number, Accepted[]>();
       for (const a of fresh) {
-        if (!points.has(a.event.item_idx)) {
+        if (!points.has(a.event.item_idx) && !newItems.has(a.event.item_idx)) {
           dead.push({
             message: a.message,
             eventType: a.event.event_type,
@@ -326,22 +348,25 @@ export function createUpdater(deps: UpdaterDeps): Updater {
     events: Accepted[],
     points: Map<number, ItemPoint>,
   ): { update: UserUpdate; events: Accepted[] } {
-    const steps = events.map((a) => ({
-      itemVector: points.get(a.event.item_idx)!.vector,
-      eventType: a.event.event_type as EventType,
-    }));
+    // An item without a vector (new since the batch) moves nothing; its purchase is recorded.
+    const steps = events.flatMap((a) => {
+      const point = points.get(a.event.item_idx);
+      return point ? [{ itemVector: point.vector, eventType: a.event.event_type as EventType }] : [];
+    });
     const vector = foldUserVector(current, steps, weights);
     const purchases = events
       .filter((a) => a.event.event_type === 'purchase')
       .map((a) => {
-        const payload = points.get(a.event.item_idx)!.payload;
+        const payload = points.get(a.event.item_idx)?.payload;
         return {
           item_idx: a.event.item_idx,
           ts: a.event.ts,
-          product_group_name: payload.product_group_name,
-          product_type_name: payload.product_type_name,
+          product_group_name: payload?.product_group_name ?? UNKNOWN_GROUP,
+          product_type_name: payload?.product_type_name ?? UNKNOWN_GROUP,
         };
       });
+    const withoutVector = events.length - steps.length;
+    if (withoutVector > 0) metrics.eventsWithoutItemVector.inc(withoutVector);
     const update: UserUpdate = { version, userIdx, eventIds: events.map((a) => a.event.event_id) };
     if (vector) update.vector = vector;
     if (purchases.length > 0) update.purchases = purchases;

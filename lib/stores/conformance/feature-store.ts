@@ -256,6 +256,74 @@ export function featureStoreConformance(
       });
     });
 
+    describe('live id numbering', () => {
+      it('numbers nothing before a map is loaded, then continues after the loaded indexes', async () => {
+        const store = await open();
+        expect(await store.assignIds('user', ['new-1'])).toBeNull();
+        expect(await store.userIdxOf('new-1')).toBeNull();
+        await store.putUserIds([
+          ['c0', 0],
+          ['c1', 1],
+          ['c2', 2],
+        ]);
+        const assigned = await store.assignIds('user', ['c1', 'new-1', 'new-2', 'new-1']);
+        expect(assigned).toEqual([
+          { key: 'c1', idx: 1, created: false },
+          { key: 'new-1', idx: 3, created: true },
+          { key: 'new-2', idx: 4, created: true },
+          { key: 'new-1', idx: 3, created: true },
+        ]);
+        expect(await store.userIdxOf('new-2')).toBe(4);
+        expect(await store.customerIdOf(3)).toBe('new-1');
+        expect(await store.assignIds('user', ['new-2'])).toEqual([{ key: 'new-2', idx: 4, created: false }]);
+        expect(await store.liveIds('user')).toEqual([
+          ['new-1', 3],
+          ['new-2', 4],
+        ]);
+        // The item map numbers on its own counter.
+        await store.putItemIds([['0108775015', 0]]);
+        expect(await store.assignIds('item', ['0999999999'])).toEqual([
+          { key: '0999999999', idx: 1, created: true },
+        ]);
+        expect(await store.articleIdOf(1)).toBe('0999999999');
+        expect(await store.liveIds('user')).toHaveLength(2);
+      });
+
+      it('a later batch load of the map keeps live numbers and never lowers the counter', async () => {
+        const store = await open();
+        await store.putUserIds([['c0', 0]]);
+        await store.assignIds('user', ['live-1', 'live-2']);
+        // The next batch adopted live-1 and live-2 and numbered one more customer after them.
+        await store.putUserIds([
+          ['c0', 0],
+          ['live-1', 1],
+          ['live-2', 2],
+          ['batch-3', 3],
+        ]);
+        expect(await store.assignIds('user', ['live-4'])).toEqual([{ key: 'live-4', idx: 4, created: true }]);
+        await store.putUserIds([['c0', 0]]);
+        expect(await store.assignIds('user', ['live-5'])).toEqual([{ key: 'live-5', idx: 5, created: true }]);
+      });
+
+      it('gives one number per id under concurrent callers, dense and without gaps', async () => {
+        const store = await open();
+        await store.putUserIds([['c0', 0]]);
+        const keys = Array.from({ length: 40 }, (_, i) => `new-${i % 25}`);
+        const calls = keys.map((key, i) => store.assignIds('user', [key, `new-${(i * 7) % 25}`]));
+        const results = (await Promise.all(calls)).flatMap((r) => r ?? []);
+        const numberOf = new Map<string, number>();
+        for (const { key, idx } of results) {
+          expect(numberOf.get(key) ?? idx).toBe(idx);
+          numberOf.set(key, idx);
+        }
+        expect(numberOf.size).toBe(25);
+        expect([...numberOf.values()].sort((a, b) => a - b)).toEqual(
+          Array.from({ length: 25 }, (_, i) => i + 1),
+        );
+        for (const [key, idx] of numberOf) expect(await store.customerIdOf(idx)).toBe(key);
+      });
+    });
+
     describe('history and profile', () => {
       it('replaces profiles and reads recent purchases newest first', async () => {
         const store = await open();

@@ -9,8 +9,10 @@
 import { DependencyError, NotFoundError, ValidationError } from '../../errors.ts';
 import { addPurchaseToCounters, canonicalTimestamp, emptyCounters, trendingScopeKey } from '../common.ts';
 import {
+  type AssignedId,
   type FeatureStore,
   HISTORY_LIMIT,
+  type IdKind,
   PROCESSED_EVENT_TTL_MS,
   type UserProfileSeed,
   type UserUpdate,
@@ -47,6 +49,11 @@ export class MemoryFeatureStore implements FeatureStore {
   private readonly userToCustomer = new Map<number, string>();
   private readonly articleToItem = new Map<string, number>();
   private readonly itemToArticle = new Map<number, string>();
+  /** Per id map: the next number `assignIds` gives (null until a map is loaded) and its numbers. */
+  private readonly idMaps: Record<IdKind, LiveIds> = {
+    user: { forward: this.customerToUser, reverse: this.userToCustomer, next: null, live: new Map() },
+    item: { forward: this.articleToItem, reverse: this.itemToArticle, next: null, live: new Map() },
+  };
   private readonly profiles = new Map<number, Profile>();
   /** event id → expiry time (ms). */
   private readonly processed = new Map<string, number>();
@@ -153,6 +160,7 @@ export class MemoryFeatureStore implements FeatureStore {
       this.customerToUser.set(customerId, userIdx);
       this.userToCustomer.set(userIdx, customerId);
     }
+    raiseCounter(this.idMaps.user, entries);
   }
 
   async putItemIds(entries: Array<[string, number]>): Promise<void> {
@@ -161,6 +169,34 @@ export class MemoryFeatureStore implements FeatureStore {
       this.articleToItem.set(articleId, itemIdx);
       this.itemToArticle.set(itemIdx, articleId);
     }
+    raiseCounter(this.idMaps.item, entries);
+  }
+
+  async assignIds(kind: IdKind, keys: string[]): Promise<AssignedId[] | null> {
+    this.assertOpen();
+    const map = this.idMaps[kind];
+    if (map.next === null) return null;
+    const byKey = new Map<string, AssignedId>();
+    for (const key of keys) {
+      if (byKey.has(key)) continue;
+      const known = map.forward.get(key);
+      if (known !== undefined) {
+        byKey.set(key, { key, idx: known, created: false });
+        continue;
+      }
+      const idx = map.next++;
+      map.forward.set(key, idx);
+      map.reverse.set(idx, key);
+      map.live.set(key, idx);
+      byKey.set(key, { key, idx, created: true });
+    }
+    // A key named twice in one call gets the same answer both times.
+    return keys.map((key) => byKey.get(key)!);
+  }
+
+  async liveIds(kind: IdKind): Promise<Array<[string, number]>> {
+    this.assertOpen();
+    return [...this.idMaps[kind].live].sort((a, b) => a[1] - b[1]);
   }
 
   async userIdxOf(customerId: string): Promise<number | null> {
@@ -292,4 +328,17 @@ function normaliseCounters(counters: ProfileCounters): ProfileCounters {
     product_groups: { ...counters.product_groups },
     product_types: { ...counters.product_types },
   };
+}
+
+interface LiveIds {
+  forward: Map<string, number>;
+  reverse: Map<number, string>;
+  next: number | null;
+  live: Map<string, number>;
+}
+
+function raiseCounter(map: LiveIds, entries: ReadonlyArray<readonly [string, number]>): void {
+  let next = map.next ?? 0;
+  for (const [, idx] of entries) if (idx + 1 > next) next = idx + 1;
+  map.next = next;
 }

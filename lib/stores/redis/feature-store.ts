@@ -14,8 +14,10 @@ import type { Logger } from '../../observability/logger.ts';
 import { bufferToVector, vectorToBuffer } from '../../vectors.ts';
 import { canonicalTimestamp, trendingScopeKey } from '../common.ts';
 import {
+  type AssignedId,
   type FeatureStore,
   HISTORY_LIMIT,
+  type IdKind,
   PROCESSED_EVENT_TTL_MS,
   type UserProfileSeed,
   type UserUpdate,
@@ -33,7 +35,14 @@ import {
   withTimeout,
 } from './connection.ts';
 import { FeatureStoreKeys } from './keys.ts';
-import { ACTIVATE_VERSION, APPLY_USER_UPDATE, DROP_VERSION_METADATA, REPLACE_PROFILE } from './scripts.ts';
+import {
+  ACTIVATE_VERSION,
+  APPLY_USER_UPDATE,
+  ASSIGN_IDS,
+  DROP_VERSION_METADATA,
+  RAISE_ID_COUNTER,
+  REPLACE_PROFILE,
+} from './scripts.ts';
 
 export interface RedisFeatureStoreOptions {
   /** `redis://` or `rediss://` URL. */
@@ -82,6 +91,8 @@ const SCRIPTS = {
   dropMetadata: script(DROP_VERSION_METADATA),
   replaceProfile: script(REPLACE_PROFILE),
   applyUpdate: script(APPLY_USER_UPDATE),
+  assignIds: script(ASSIGN_IDS),
+  raiseIdCounter: script(RAISE_ID_COUNTER),
 };
 
 function chunks<T>(items: T[], size: number): T[][] {
@@ -261,6 +272,7 @@ export class RedisFeatureStore implements FeatureStore {
         (u) => this.keys.userToCustomer(u),
       ),
     );
+    await this.raiseIdCounter('user', entries);
   }
 
   async putItemIds(entries: Array<[string, number]>): Promise<void> {
@@ -271,6 +283,56 @@ export class RedisFeatureStore implements FeatureStore {
         (i) => this.keys.itemToArticle(i),
       ),
     );
+    await this.raiseIdCounter('item', entries);
+  }
+
+  async assignIds(kind: IdKind, keys: string[]): Promise<AssignedId[] | null> {
+    return this.call('assignIds', this.bulkMs, async () => {
+      const distinct = [...new Set(keys)];
+      const forwardKey = kind === 'user' ? this.keys.customerToUser : this.keys.articleToItem;
+      // Ids in the loaded map keep their number; only the others go to the numbering script.
+      const known = await Promise.all(
+        distinct.map((key) => this.client.hget(forwardKey.call(this.keys, key), key)),
+      );
+      const byKey = new Map<string, AssignedId>();
+      const unknown: string[] = [];
+      distinct.forEach((key, i) => {
+        const raw = known[i];
+        if (raw === null || raw === undefined) unknown.push(key);
+        else byKey.set(key, { key, idx: Number(raw), created: false });
+      });
+      for (const chunk of chunks(unknown, this.chunkSize)) {
+        const out = (await this.eval(
+          SCRIPTS.assignIds,
+          [this.keys.idCounter(kind), this.keys.liveIds(kind), this.keys.liveIdsReverse(kind)],
+          chunk,
+        )) as number[] | null;
+        if (out === null) return null;
+        const pairs: Array<[string, number]> = [];
+        chunk.forEach((key, i) => {
+          const idx = Number(out[2 * i]);
+          byKey.set(key, { key, idx, created: out[2 * i + 1] === 1 });
+          pairs.push([key, idx]);
+        });
+        // The lookups read the bucketed maps: write the numbers there too (same values when a
+        // number was given before, so a crash between the two steps is mended by a retry).
+        await this.putIdPairs(
+          pairs,
+          (id) => forwardKey.call(this.keys, id),
+          (idx) => (kind === 'user' ? this.keys.userToCustomer(idx) : this.keys.itemToArticle(idx)),
+        );
+      }
+      return keys.map((key) => byKey.get(key)!);
+    });
+  }
+
+  async liveIds(kind: IdKind): Promise<Array<[string, number]>> {
+    return this.call('liveIds', this.bulkMs, async () => {
+      const flat = await this.client.hgetall(this.keys.liveIds(kind));
+      return Object.entries(flat)
+        .map(([key, idx]): [string, number] => [key, Number(idx)])
+        .sort((a, b) => a[1] - b[1]);
+    });
   }
 
   async userIdxOf(customerId: string): Promise<number | null> {
@@ -428,6 +490,15 @@ export class RedisFeatureStore implements FeatureStore {
   }
 
   // --- internals ------------------------------------------------------------------------------
+
+  /** Raises the map's numbering counter past every index of `entries` (see `assignIds`). */
+  private async raiseIdCounter(kind: IdKind, entries: Array<[string, number]>): Promise<void> {
+    let next = 0;
+    for (const [, idx] of entries) if (idx + 1 > next) next = idx + 1;
+    await this.call('raiseIdCounter', this.writeMs, () =>
+      this.eval(SCRIPTS.raiseIdCounter, [this.keys.idCounter(kind)], [String(next)]),
+    );
+  }
 
   private async putIdPairs(
     entries: Array<[string, number]>,

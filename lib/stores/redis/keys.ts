@@ -86,6 +86,19 @@ export class FeatureStoreKeys {
   itemToArticle(itemIdx: number): string {
     return `${this.prefix}ids:i2a:${Math.floor(itemIdx / INT_BUCKET_SIZE)}`;
   }
+  /**
+   * Live numbering of one id map, one slot (`{ids}`): the counter (next number), and the ids it
+   * numbered both ways, so the numbering script sees and changes them atomically.
+   */
+  idCounter(kind: 'user' | 'item'): string {
+    return `${this.prefix}{ids}:${kind}:next`;
+  }
+  liveIds(kind: 'user' | 'item'): string {
+    return `${this.prefix}{ids}:${kind}:live`;
+  }
+  liveIdsReverse(kind: 'user' | 'item'): string {
+    return `${this.prefix}{ids}:${kind}:live-idx`;
+  }
   eventApplied(eventId: string): string {
     return `${this.prefix}event:${eventId}`;
   }

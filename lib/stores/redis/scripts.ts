@@ -93,3 +93,42 @@ if e > 0 then
 end
 return created
 `;
+
+/**
+ * Numbers ids: each key of ARGV keeps the number it was given before, or gets the counter's
+ * value and the counter moves on. KEYS: counter, live ids (key → idx), live ids (idx → key).
+ * Returns false when the counter does not exist (no id map loaded yet), else a flat list
+ * `idx, created (1|0)` per key.
+ */
+export const ASSIGN_IDS = `
+local next = redis.call('GET', KEYS[1])
+if not next then return false end
+next = tonumber(next)
+local out = {}
+for i = 1, #ARGV do
+  local idx = redis.call('HGET', KEYS[2], ARGV[i])
+  if idx then
+    out[#out + 1] = tonumber(idx)
+    out[#out + 1] = 0
+  else
+    redis.call('HSET', KEYS[2], ARGV[i], next)
+    redis.call('HSET', KEYS[3], next, ARGV[i])
+    out[#out + 1] = next
+    out[#out + 1] = 1
+    next = next + 1
+  end
+end
+redis.call('SET', KEYS[1], next)
+return out
+`;
+
+/** Raises the counter to ARGV[1] unless it is higher already. KEYS: counter. Returns the counter. */
+export const RAISE_ID_COUNTER = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+local wanted = tonumber(ARGV[1])
+if wanted > current then
+  redis.call('SET', KEYS[1], wanted)
+  return wanted
+end
+return current
+`;
