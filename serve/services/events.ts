@@ -61,25 +61,20 @@ export async function acceptEvents(
         : memo(articles, input.article_id!, (id) => featureStore.itemIdxOf(id)),
   }));
 
-  // Original ids the maps do not hold: numbered below, when the limits allow.
+  // Original ids the maps do not hold are numbered below when the limits allow; an unknown
+  // index (or original id with numbering off) is an unknown reference.
   const numbering =
     deps.idLimiter !== undefined && deps.idLimiter.limits.perClient > 0 && deps.idLimiter.limits.total > 0;
   const newCustomers = new Set<string>();
   const newArticles = new Set<string>();
-  if (numbering) {
-    for (const [i, input] of inputs.entries()) {
-      const { user, item } = resolved[i]!;
-      if (input.customer_id !== undefined && (await user) === null) newCustomers.add(input.customer_id);
-      if (input.article_id !== undefined && (await item) === null) newArticles.add(input.article_id);
-    }
-  }
-
   const errors: ParameterError[] = [];
   for (const [i, input] of inputs.entries()) {
     const { user, item } = resolved[i]!;
     const userFound = await user;
     const itemFound = await item;
-    if ((userFound === false || userFound === null) && !newCustomers.has(input.customer_id ?? '')) {
+    if (userFound === null && numbering) {
+      newCustomers.add(input.customer_id!);
+    } else if (userFound === false || userFound === null) {
       metrics.purchaseLookupErrors.inc({ type: 'user' });
       errors.push(
         input.user_idx !== undefined
@@ -90,7 +85,9 @@ export async function acceptEvents(
             },
       );
     }
-    if ((itemFound === false || itemFound === null) && !newArticles.has(input.article_id ?? '')) {
+    if (itemFound === null && numbering) {
+      newArticles.add(input.article_id!);
+    } else if (itemFound === false || itemFound === null) {
       metrics.purchaseLookupErrors.inc({ type: 'item' });
       errors.push(
         input.item_idx !== undefined
@@ -101,11 +98,10 @@ export async function acceptEvents(
   }
   if (errors.length > 0) throw unknownReferences(errors);
 
-  const assigned = new Map<string, number>();
-  if (newCustomers.size + newArticles.size > 0) {
-    const numbered = await numberNewIds(deps, client, newCustomers, newArticles);
-    for (const [key, idx] of numbered) assigned.set(key, idx);
-  }
+  const assigned =
+    newCustomers.size + newArticles.size > 0
+      ? await numberNewIds(deps, client, newCustomers, newArticles)
+      : new Map<string, number>();
 
   const events: UserEvent[] = [];
   const now = (deps.now?.() ?? new Date()).toISOString();

@@ -265,35 +265,21 @@ export class RedisFeatureStore implements FeatureStore {
   // --- id maps --------------------------------------------------------------------------------
 
   async putUserIds(entries: Array<[string, number]>): Promise<void> {
-    await this.call('putUserIds', this.bulkMs, () =>
-      this.putIdPairs(
-        entries,
-        (c) => this.keys.customerToUser(c),
-        (u) => this.keys.userToCustomer(u),
-      ),
-    );
+    await this.call('putUserIds', this.bulkMs, () => this.putIdPairs('user', entries));
     await this.raiseIdCounter('user', entries);
   }
 
   async putItemIds(entries: Array<[string, number]>): Promise<void> {
-    await this.call('putItemIds', this.bulkMs, () =>
-      this.putIdPairs(
-        entries,
-        (a) => this.keys.articleToItem(a),
-        (i) => this.keys.itemToArticle(i),
-      ),
-    );
+    await this.call('putItemIds', this.bulkMs, () => this.putIdPairs('item', entries));
     await this.raiseIdCounter('item', entries);
   }
 
   async assignIds(kind: IdKind, keys: string[]): Promise<AssignedId[] | null> {
     return this.call('assignIds', this.bulkMs, async () => {
       const distinct = [...new Set(keys)];
-      const forwardKey = kind === 'user' ? this.keys.customerToUser : this.keys.articleToItem;
+      const { forward } = this.idMapKeys(kind);
       // Ids in the loaded map keep their number; only the others go to the numbering script.
-      const known = await Promise.all(
-        distinct.map((key) => this.client.hget(forwardKey.call(this.keys, key), key)),
-      );
+      const known = await Promise.all(distinct.map((key) => this.client.hget(forward(key), key)));
       const byKey = new Map<string, AssignedId>();
       const unknown: string[] = [];
       distinct.forEach((key, i) => {
@@ -316,11 +302,7 @@ export class RedisFeatureStore implements FeatureStore {
         });
         // The lookups read the bucketed maps: write the numbers there too (same values when a
         // number was given before, so a crash between the two steps is mended by a retry).
-        await this.putIdPairs(
-          pairs,
-          (id) => forwardKey.call(this.keys, id),
-          (idx) => (kind === 'user' ? this.keys.userToCustomer(idx) : this.keys.itemToArticle(idx)),
-        );
+        await this.putIdPairs(kind, pairs);
       }
       return keys.map((key) => byKey.get(key)!);
     });
@@ -500,11 +482,16 @@ export class RedisFeatureStore implements FeatureStore {
     );
   }
 
-  private async putIdPairs(
-    entries: Array<[string, number]>,
-    forwardKey: (id: string) => string,
-    reverseKey: (idx: number) => string,
-  ): Promise<void> {
+  /** The bucket keys of one id map: original id → index, index → original id. */
+  private idMapKeys(kind: IdKind): { forward: (id: string) => string; reverse: (idx: number) => string } {
+    const k = this.keys;
+    return kind === 'user'
+      ? { forward: (c) => k.customerToUser(c), reverse: (u) => k.userToCustomer(u) }
+      : { forward: (a) => k.articleToItem(a), reverse: (i) => k.itemToArticle(i) };
+  }
+
+  private async putIdPairs(kind: IdKind, entries: Array<[string, number]>): Promise<void> {
+    const { forward: forwardKey, reverse: reverseKey } = this.idMapKeys(kind);
     for (const chunk of chunks(entries, this.chunkSize * 4)) {
       const byKey = new Map<string, string[]>();
       const add = (key: string, field: string, value: string) => {
