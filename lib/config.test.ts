@@ -70,6 +70,10 @@ describe('loadConfig', () => {
     [{ EXCLUDE_PURCHASED: 'true', REPURCHASE: 'auto' }, 'EXCLUDE_PURCHASED'],
     [{ REPURCHASE: 'sometimes' }, 'REPURCHASE'],
     [{ REPURCHASE_MAX_ITEMS: '51' }, 'REPURCHASE_MAX_ITEMS'],
+    [{ REPURCHASE_WINDOW_DAYS: 'always' }, 'REPURCHASE_WINDOW_DAYS'],
+    [{ REPURCHASE_WINDOW_DAYS: '-7' }, 'REPURCHASE_WINDOW_DAYS'],
+    [{ NEW_IDS_PER_MINUTE: '-1' }, 'NEW_IDS_PER_MINUTE'],
+    [{ NEW_IDS_PER_MINUTE_PER_CLIENT: 'many' }, 'NEW_IDS_PER_MINUTE_PER_CLIENT'],
     [{ KAFKA_BROKERS: 'host:99999' }, 'KAFKA_BROKERS'],
     [{ KAFKA_SASL_MECHANISM: 'plain' }, 'KAFKA_SASL_USERNAME'],
   ])('rejects %j naming %s', (env, variable) => {
@@ -77,6 +81,14 @@ describe('loadConfig', () => {
     expect(error.variable).toBe(variable);
     expect(error.message).toMatch(new RegExp(`^${variable}: `));
     expect(error.code).toBe('CONFIG_INVALID');
+  });
+
+  it('reads REPURCHASE_WINDOW_DAYS as auto (the default) or a number of days, and the new-id limits', () => {
+    expect(loadConfig({}).api.repurchaseStage.windowDays).toBe('auto');
+    expect(loadConfig({ REPURCHASE_WINDOW_DAYS: 'auto' }).api.repurchaseStage.windowDays).toBe('auto');
+    expect(loadConfig({ REPURCHASE_WINDOW_DAYS: '14' }).api.repurchaseStage.windowDays).toBe(14);
+    expect(loadConfig({}).api.newIds).toEqual({ perClient: 600, total: 6000 });
+    expect(loadConfig({ NEW_IDS_PER_MINUTE: '0' }).api.newIds.total).toBe(0);
   });
 
   it('documents every variable in docs/configuration.md', () => {

@@ -492,6 +492,9 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
 
       it.each([
         ['repurchase=sometimes', /^repurchase: must be one of auto, include, exclude/],
+        ['repurchase_window_days=-1', /^repurchase_window_days: /],
+        ['repurchase_window_days=abc', /^repurchase_window_days: /],
+        ['repurchase_window_days=3651', /^repurchase_window_days: /],
         [
           'repurchase=auto&exclude_purchased=true',
           /^repurchase: give either repurchase or exclude_purchased/,

@@ -70,6 +70,10 @@ const TRICKY: string[] = [
   JSON.stringify({ ...good, event_id: '00000000-0000-0000-0000-000000000000' }),
   JSON.stringify({ ...good, event_id: randomUUID(), source: undefined }),
   JSON.stringify({ ...good, event_id: randomUUID(), ts: '2026-03-04T23:59:59Z' }),
+  // The original ids a live-numbered event carries.
+  JSON.stringify({ ...good, event_id: randomUUID(), customer_id: 'a'.repeat(64), article_id: '0108775015' }),
+  JSON.stringify({ ...good, customer_id: '' }),
+  JSON.stringify({ ...good, article_id: 'x'.repeat(65) }),
 ];
 
 let spark: SparkSession;
@@ -192,6 +196,10 @@ describe('archiver: Kafka → Delta bronze/events', () => {
       } else if (zod.ok) {
         const row = rows.find((r) => r['event_id'] === zod.event.event_id && r['is_valid'] === true);
         expect(row, `valid for zod, so for SQL too: ${raw}`).toBeDefined();
+        expect(row).toMatchObject({
+          customer_id: zod.event.customer_id ?? null,
+          article_id: zod.event.article_id ?? null,
+        });
       } else {
         const row = byRaw.get(raw);
         expect(row, `invalid for zod (${zod.reason}), so for SQL too: ${raw}`).toBeDefined();

@@ -12,7 +12,7 @@ import { MemoryEventBus } from '../../lib/stores/memory/event-bus.ts';
 import { MemoryFeatureStore } from '../../lib/stores/memory/feature-store.ts';
 import type { ItemMetadata } from '../../lib/stores/types.ts';
 import { emaBlend } from '../../lib/vectors.ts';
-import { createUpdater, type Updater } from './updater.ts';
+import { createUpdater, UNKNOWN_GROUP, type Updater } from './updater.ts';
 
 const VERSION = 'v20260101-000000';
 const RANK = 4;
@@ -225,6 +225,29 @@ describe('updater', () => {
     expect(counters.last_purchase_at).toBe('2026-03-01T10:00:02.000Z');
     expect(counters.product_groups).toEqual({ [GROUPS[4 % 3]!]: 1, [GROUPS[6 % 3]!]: 1 });
     expect(await w.featureStore.getPurchasedItems(3)).toEqual([6, 4]);
+  });
+
+  it('records a purchase of an article numbered since the batch without moving the vector', async () => {
+    const w = await world();
+    const updater = w.updater();
+    await updater.start();
+    await w.featureStore.putItemIds(
+      Array.from({ length: ITEMS }, (_, i) => [String(i).padStart(10, '0'), i]),
+    );
+    // Numbered live (in the id map), no vector in the model yet.
+    const [article] = (await w.featureStore.assignIds('item', ['0999999999'])) ?? [];
+    expect(article).toMatchObject({ idx: ITEMS, created: true });
+    await w.bus.publish([event(3, ITEMS, 'purchase'), event(3, 4, 'click')]);
+    await until('applied', () => updater.stats.applied === 2);
+    expect(updater.stats.deadLettered).toBe(0);
+    expect((await w.featureStore.getRecentPurchases(3, 5)).map((p) => p.item_idx)).toEqual([ITEMS]);
+    expect((await w.featureStore.getProfileCounters(3))!.product_groups).toEqual({ [UNKNOWN_GROUP]: 1 });
+    // Only the click moved the vector (EVENT_WEIGHT_CLICK of this world: 0.1).
+    expect(await w.featureStore.getUserVector(VERSION, 3)).toEqual(
+      emaBlend(userVector(3), itemVector(4), 0.1),
+    );
+    const { values } = await w.metrics.eventsWithoutItemVector.get();
+    expect(values[0]?.value).toBe(1);
   });
 
   it('coalesces a burst for one user inside the debounce window into one write', async () => {
