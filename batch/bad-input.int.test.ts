@@ -161,6 +161,63 @@ describe('batch with bad input', () => {
     }
   });
 
+  it('preprocess adopts the numbers the live system gave, leaving clashing pairs out', async () => {
+    const config = loadConfig({ ...process.env, ...env });
+    const lake = lakeTables(env.LAKE_ROOT);
+    const spark = new SparkSession({ remote: config.spark.remote });
+    try {
+      const before = await spark.read.format('delta').load(lake.silver.userIds).collect();
+      const next = before.length;
+      const taken = before.find((r) => r['user_idx'] === 0)!['customer_id'] as string;
+      const newcomer = 'f'.repeat(64);
+      const base = {
+        event_type: 'purchase',
+        item_idx: 2,
+        ts: '2020-09-02T08:00:00Z',
+        source: 'api',
+        event_date: '2020-09-02',
+        is_valid: true,
+        article_id: null,
+      };
+      const rows = [
+        // A customer first seen live, numbered after the map.
+        { ...base, event_id: '00000000-0000-4000-8000-0000000000c1', user_idx: next, customer_id: newcomer },
+        // A known customer claimed under another number: left out.
+        { ...base, event_id: '00000000-0000-4000-8000-0000000000c2', user_idx: next + 1, customer_id: taken },
+      ];
+      const df = await spark.createDataFrame(
+        rows,
+        'event_type STRING, item_idx INT, ts TIMESTAMP, source STRING, event_date DATE, is_valid BOOLEAN, ' +
+          'article_id STRING, event_id STRING, user_idx INT, customer_id STRING',
+      );
+      await df.write
+        .format('delta')
+        .mode('overwrite')
+        .option('overwriteSchema', true)
+        .save(lake.bronze.events);
+      const result = await runBatch({
+        config,
+        logger: createLogger({ level: 'silent' }),
+        printer: quiet,
+        step: 'preprocess',
+      });
+      expect(result.failure).toBeUndefined();
+      const after = await spark.read.format('delta').load(lake.silver.userIds).collect();
+      expect(after).toHaveLength(next + 1);
+      const numberOf = new Map(after.map((r) => [r['customer_id'] as string, r['user_idx'] as number]));
+      expect(numberOf.get(newcomer)).toBe(next);
+      expect(numberOf.get(taken)).toBe(0);
+      const fromEvents = await spark.read
+        .format('delta')
+        .load(lake.silver.purchases)
+        .where("source = 'events'")
+        .collect();
+      expect(fromEvents.map((r) => r['user_idx'])).toEqual([next]);
+    } finally {
+      await spark.stop();
+    }
+  });
+
   it('fails naming the step and the missing raw file', async () => {
     unlinkSync(join(env.RAW_DIR, 'customers.csv'));
     const { code, output } = await cli(['--step', 'csv-to-delta'], {});
