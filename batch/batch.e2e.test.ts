@@ -17,6 +17,7 @@ import { createLogger } from '../lib/observability/logger.ts';
 import { SparkSession } from '../lib/spark-connect/index.ts';
 import { BundleReader, listBundles } from '../lib/stores/bundle.ts';
 import { createFeatureStore, createVectorIndex, type FeatureStore } from '../lib/stores/index.ts';
+import { REPURCHASE_WINDOW_CANDIDATES, tunedWindowDays } from '../serve/pipeline/repurchase.ts';
 import { createContext } from './context.ts';
 import { testUsers, writeEvaluationBundle } from './evaluate.ts';
 import { lakeTables } from './lake.ts';
@@ -159,6 +160,14 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
     expect(bundle.info.rank).toBe(8);
     expect(bundle.info.metrics?.['holdout_default_map_at_12']).toBeGreaterThanOrEqual(0);
     expect(bundle.info.metrics?.['prequential_online_default_map_at_12']).toBeGreaterThanOrEqual(0);
+    // REPURCHASE_WINDOW_DAYS=auto: every candidate window was measured on the hold-out, the served
+    // version carries the figures, and the window printed is the one the API will choose from them.
+    for (const days of REPURCHASE_WINDOW_CANDIDATES) {
+      expect(bundle.info.metrics?.[`holdout_window_${days}_map_at_12`]).toBeGreaterThanOrEqual(0);
+    }
+    const chosen = output.match(/repurchase window \(REPURCHASE_WINDOW_DAYS=auto\): (\d+) days/);
+    expect(chosen, output).not.toBeNull();
+    expect(Number(chosen![1])).toBe(tunedWindowDays(bundle.info.metrics));
 
     // Every item vector and payload of the version, as Spark computed them, is in the bundle.
     const factors = await spark.read.format('delta').load(lake.gold.itemFactors(firstVersion)).collect();
