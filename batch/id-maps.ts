@@ -11,6 +11,7 @@ import {
   type SparkSession,
   Window,
 } from '../lib/spark-connect/index.ts';
+import type { AssignedId } from '../lib/stores/feature-store.ts';
 import { delta, deltaExists } from './spark.ts';
 
 export interface IdMapUpdate {
@@ -106,4 +107,74 @@ export async function adoptIds(
     await fresh.select(col(keyColumn), col(idxColumn)).write.format('delta').mode('append').save(location);
   }
   return { adopted, conflicts: total - known - adopted };
+}
+
+/** Numbers keys through the feature store's counter (`FeatureStore.assignIds` of one kind). */
+export type AssignThroughStore = (keys: string[]) => Promise<AssignedId[] | null>;
+
+export interface SharedIdMapUpdate extends IdMapUpdate {
+  /** Who numbered the new keys: the feature store's counter, or the batch after the map's maximum. */
+  numberedBy: 'feature-store' | 'batch';
+}
+
+/**
+ * `extendIdMap`, but with the new keys numbered by the counter the live system numbers new
+ * customers and articles with (`assign`), when the feature store is shared and has a map loaded.
+ * The batch and the live API then draw from one atomic counter, so a customer the API numbers
+ * while the batch runs (between this step and the load) can never get a number the batch gave
+ * another key. The map is append-only as always; until the live numbers reach it (next run,
+ * through `adoptIds`) it may have gaps. Without a map in the store (`assign` answers null: a
+ * first run, or a store that was emptied) no live numbering can happen, and the batch numbers
+ * after the map's maximum.
+ */
+export async function extendIdMapShared(
+  spark: SparkSession,
+  location: string,
+  keys: DataFrame,
+  keyColumn: string,
+  idxColumn: string,
+  assign: AssignThroughStore | undefined,
+): Promise<SharedIdMapUpdate> {
+  const local = async (): Promise<SharedIdMapUpdate> => ({
+    ...(await extendIdMap(spark, location, keys, keyColumn, idxColumn)),
+    numberedBy: 'batch',
+  });
+  if (!assign || !(await deltaExists(spark, location))) return local();
+  const existing = delta(spark, location);
+  const fresh = (
+    await keys
+      .select(col(keyColumn))
+      .where(col(keyColumn).isNotNull())
+      .distinct()
+      .join(existing.select(keyColumn), keyColumn, 'left_anti')
+      .orderBy(keyColumn)
+      .collect()
+  ).map((row) => String(row[keyColumn]));
+  const countRows = async () =>
+    Number((await delta(spark, location).agg(F.count().alias('n')).collect())[0]?.['n'] ?? 0);
+  if (fresh.length === 0) return { total: await countRows(), added: 0, numberedBy: 'feature-store' };
+  const assigned = await assign(fresh);
+  if (assigned === null) return local();
+  const [row] = await existing.agg(F.max(idxColumn).alias('max_idx')).collect();
+  const max = Number(row?.['max_idx'] ?? -1);
+  const behind = assigned.filter((a) => a.created && a.idx <= max);
+  if (behind.length > 0) {
+    throw new Error(
+      `the feature store numbered ${behind.length} new ${keyColumn}s at or below the id map's highest ` +
+        `${idxColumn} ${max} (e.g. ${behind[0]!.key} → ${behind[0]!.idx}): the store and the lake do not ` +
+        'belong together (check REDIS_KEY_PREFIX and LAKE_ROOT)',
+    );
+  }
+  const pairs = await spark.createDataFrame(
+    assigned.map((a) => ({ [keyColumn]: a.key, [idxColumn]: a.idx })),
+    `${keyColumn} STRING, ${idxColumn} INT`,
+  );
+  const adoption = await adoptIds(spark, location, pairs, keyColumn, idxColumn);
+  if (adoption.conflicts > 0) {
+    throw new Error(
+      `${adoption.conflicts} numbers the feature store gave clash with the id map ${location}: ` +
+        'the store and the lake do not belong together (check REDIS_KEY_PREFIX and LAKE_ROOT)',
+    );
+  }
+  return { total: await countRows(), added: adoption.adopted, numberedBy: 'feature-store' };
 }

@@ -15,10 +15,10 @@
  */
 import { col, type DataFrame, expr, functions as F, lit } from '../lib/spark-connect/index.ts';
 import { ITEM_STRING_FIELDS } from '../lib/stores/bundle.ts';
-import type { IdKind } from '../lib/stores/feature-store.ts';
+import type { FeatureStore, IdKind } from '../lib/stores/feature-store.ts';
 import { createFeatureStore } from '../lib/stores/index.ts';
 import { type BatchContext, BatchError, type BatchStep, type StepResult } from './context.ts';
-import { adoptIds, extendIdMap } from './id-maps.ts';
+import { adoptIds, extendIdMapShared, type SharedIdMapUpdate } from './id-maps.ts';
 import { delta, deltaIfExists, sqlString } from './spark.ts';
 
 /** Item payload columns, in the order the vector index and the bundle store them. */
@@ -74,11 +74,12 @@ export async function archivedEvents(ctx: BatchContext): Promise<DataFrame | und
 
 /**
  * The (key, idx) pairs the live system numbered: from archived events that carry the original
- * id, and from the feature store's numbering when it is shared (Redis) — the in-process store of
- * `npm start` lives in the API's process, so there the archive is the only source.
+ * id, and from the feature store's numbering when it is shared (`store`: Redis) — the in-process
+ * store of `npm start` lives in the API's process, so there the archive is the only source.
  */
 async function liveIdPairs(
   ctx: BatchContext,
+  store: FeatureStore | undefined,
   kind: IdKind,
   keyColumn: string,
   idxColumn: string,
@@ -93,24 +94,99 @@ async function liveIdPairs(
         .select(col(keyColumn), col(idxColumn).cast('int').alias(idxColumn)),
     );
   }
-  if (ctx.config.adapters.featureStore === 'redis') {
-    const store = createFeatureStore(ctx.config, ctx.logger);
-    try {
-      await store.start();
-      const live = await store.liveIds(kind);
-      if (live.length > 0) {
-        sources.push(
-          await ctx.spark.createDataFrame(
-            live.map(([key, idx]) => ({ [keyColumn]: key, [idxColumn]: idx })),
-            `${keyColumn} STRING, ${idxColumn} INT`,
-          ),
-        );
-      }
-    } finally {
-      await store.close().catch(() => undefined);
-    }
+  const live = store ? await store.liveIds(kind) : [];
+  if (live.length > 0) {
+    sources.push(
+      await ctx.spark.createDataFrame(
+        live.map(([key, idx]) => ({ [keyColumn]: key, [idxColumn]: idx })),
+        `${keyColumn} STRING, ${idxColumn} INT`,
+      ),
+    );
   }
   return sources.length === 0 ? undefined : sources.reduce((a, b) => a.union(b));
+}
+
+/**
+ * Drops from the feature store's live numbers those the lake's map now holds, so what the next
+ * batch reads and adopts stays as small as what it still has to adopt (numbers given after this
+ * step read the map are not in it, and stay).
+ */
+async function forgetAdopted(
+  ctx: BatchContext,
+  store: FeatureStore,
+  kind: IdKind,
+  location: string,
+  keyColumn: string,
+  idxColumn: string,
+): Promise<void> {
+  const live = await store.liveIds(kind);
+  if (live.length === 0) return;
+  const pairs = await ctx.spark.createDataFrame(
+    live.map(([key, idx]) => ({ [keyColumn]: key, [idxColumn]: idx })),
+    `${keyColumn} STRING, ${idxColumn} INT`,
+  );
+  const held = (await pairs.join(delta(ctx.spark, location), [keyColumn, idxColumn], 'semi').collect()).map(
+    (row): [string, number] => [String(row[keyColumn]), Number(row[idxColumn])],
+  );
+  const dropped = await store.forgetLiveIds(kind, held);
+  ctx.logger.debug({ kind, live: live.length, dropped }, 'live numbers the id map holds forgotten');
+}
+
+/**
+ * Brings the id maps up to date: first the numbers the live system gave to customers and
+ * articles it had never seen (from the archived events and, with a shared feature store, from its
+ * numbering), then the batch's own new ids — numbered by the shared store's counter when there
+ * is one, so that live numbering while the batch runs cannot clash (see `extendIdMapShared`).
+ */
+async function updateIdMaps(
+  ctx: BatchContext,
+  store: FeatureStore | undefined,
+): Promise<Record<IdKind, SharedIdMapUpdate>> {
+  const { spark, lake } = ctx;
+  const customers = delta(spark, lake.bronze.customers);
+  const transactions = delta(spark, lake.bronze.transactions);
+  const maps = [
+    {
+      kind: 'user' as const,
+      keyColumn: 'customer_id',
+      idxColumn: 'user_idx',
+      location: lake.silver.userIds,
+      keys: customers.select('customer_id').union(transactions.select('customer_id')),
+    },
+    {
+      kind: 'item' as const,
+      keyColumn: 'article_id',
+      idxColumn: 'item_idx',
+      location: lake.silver.itemIds,
+      keys: delta(spark, lake.bronze.articles),
+    },
+  ];
+  const updates = {} as Record<IdKind, SharedIdMapUpdate>;
+  for (const { kind, keyColumn, idxColumn, location, keys } of maps) {
+    const pairs = await liveIdPairs(ctx, store, kind, keyColumn, idxColumn);
+    if (pairs) {
+      const adoption = await adoptIds(spark, location, pairs, keyColumn, idxColumn);
+      if (adoption.adopted + adoption.conflicts > 0) {
+        ctx.note(
+          `${kind} ids numbered live: ${adoption.adopted} adopted, ${adoption.conflicts} conflicting left out`,
+        );
+      }
+      if (adoption.conflicts > 0) {
+        ctx.logger.warn(
+          { kind, conflicts: adoption.conflicts },
+          'live id numbers that clash with the id map were left out',
+        );
+      }
+    }
+    const assign = store ? (batch: string[]) => store.assignIds(kind, batch) : undefined;
+    const update = await extendIdMapShared(spark, location, keys, keyColumn, idxColumn, assign);
+    const by =
+      update.added > 0 && update.numberedBy === 'feature-store' ? ', numbered by the feature store' : '';
+    ctx.note(`${kind} ids: ${update.total} (${update.added} new${by})`);
+    updates[kind] = update;
+    if (store) await forgetAdopted(ctx, store, kind, location, keyColumn, idxColumn);
+  }
+  return updates;
 }
 
 export async function readSplit(ctx: BatchContext): Promise<Split> {
@@ -126,43 +202,19 @@ export async function readSplit(ctx: BatchContext): Promise<Split> {
 async function run(ctx: BatchContext): Promise<StepResult> {
   const { spark, lake, config } = ctx;
   const articles = delta(spark, lake.bronze.articles);
-  const customers = delta(spark, lake.bronze.customers);
   const transactions = delta(spark, lake.bronze.transactions);
 
   // --- id maps (append-only) ---------------------------------------------------------------
-  // First the numbers the live system gave to customers and articles it had never seen (from
-  // the archived events and, with a shared feature store, from its numbering), then the batch's
-  // own new ids after them.
-  for (const kind of ['user', 'item'] as const) {
-    const [keyColumn, idxColumn, location] =
-      kind === 'user'
-        ? (['customer_id', 'user_idx', lake.silver.userIds] as const)
-        : (['article_id', 'item_idx', lake.silver.itemIds] as const);
-    const pairs = await liveIdPairs(ctx, kind, keyColumn, idxColumn);
-    if (!pairs) continue;
-    const adoption = await adoptIds(spark, location, pairs, keyColumn, idxColumn);
-    if (adoption.adopted + adoption.conflicts > 0) {
-      ctx.note(
-        `${kind} ids numbered live: ${adoption.adopted} adopted, ${adoption.conflicts} conflicting left out`,
-      );
-    }
-    if (adoption.conflicts > 0) {
-      ctx.logger.warn(
-        { kind, conflicts: adoption.conflicts },
-        'live id numbers that clash with the id map were left out',
-      );
-    }
+  // With a shared feature store (Redis) the live system numbers new ids too: read its numbers
+  // and number through its counter (the in-process store of `npm start` is the API's own).
+  const store = config.adapters.featureStore === 'redis' ? createFeatureStore(config, ctx.logger) : undefined;
+  let ids: Record<IdKind, SharedIdMapUpdate>;
+  try {
+    await store?.start();
+    ids = await updateIdMaps(ctx, store);
+  } finally {
+    await store?.close().catch(() => undefined);
   }
-  const users = await extendIdMap(
-    spark,
-    lake.silver.userIds,
-    customers.select('customer_id').union(transactions.select('customer_id')),
-    'customer_id',
-    'user_idx',
-  );
-  ctx.note(`user ids: ${users.total} (${users.added} new)`);
-  const items = await extendIdMap(spark, lake.silver.itemIds, articles, 'article_id', 'item_idx');
-  ctx.note(`item ids: ${items.total} (${items.added} new)`);
   const userIds = delta(spark, lake.silver.userIds);
   const itemIds = delta(spark, lake.silver.itemIds);
 
@@ -288,7 +340,7 @@ async function run(ctx: BatchContext): Promise<StepResult> {
   return {
     rows: pairs,
     summary:
-      `${users.total} users (+${users.added}), ${items.total} items (+${items.added}), ` +
+      `${ids.user.total} users (+${ids.user.added}), ${ids.item.total} items (+${ids.item.added}), ` +
       `${purchaseRows} purchases${events ? ' incl. archived events' : ''}; train ≤ ${trainEnd}: ` +
       `${pairs} pairs of ${Number(counts?.['users'] ?? 0)} users; hold-out ${holdoutDays} d: ${holdoutPairs} pairs`,
   };

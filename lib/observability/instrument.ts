@@ -43,6 +43,7 @@ export const FEATURE_STORE_OPERATIONS = [
   'articleIdOf',
   'assignIds',
   'liveIds',
+  'forgetLiveIds',
   'putProfiles',
   'getRecentPurchases',
   'getProfileCounters',

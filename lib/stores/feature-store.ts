@@ -91,6 +91,13 @@ export interface FeatureStore {
   assignIds(kind: IdKind, keys: string[]): Promise<AssignedId[] | null>;
   /** Every id `assignIds` numbered (what the next batch adopts), in index order. */
   liveIds(kind: IdKind): Promise<Array<[key: string, idx: number]>>;
+  /**
+   * Forgets live numbers that the lake's id map now holds (the batch adopted them), so the set
+   * `liveIds` answers stays as small as what the next batch has to adopt. A pair is dropped only
+   * while it still names that number; the id map keeps it (lookups and `assignIds` still answer
+   * it). Returns how many were dropped.
+   */
+  forgetLiveIds(kind: IdKind, pairs: Array<[key: string, idx: number]>): Promise<number>;
 
   // --- history and profile --------------------------------------------------------------------
   /** Replaces users' recent purchases and counters (batch load). */

@@ -305,6 +305,28 @@ export function featureStoreConformance(
         expect(await store.assignIds('user', ['live-5'])).toEqual([{ key: 'live-5', idx: 5, created: true }]);
       });
 
+      it('forgets adopted live numbers, keeping them in the map and the counter where it was', async () => {
+        const store = await open();
+        await store.putUserIds([['c0', 0]]);
+        await store.assignIds('user', ['live-1', 'live-2', 'live-3']);
+        // The batch adopted live-1 and live-2; a stale pair (another number) is not dropped.
+        expect(
+          await store.forgetLiveIds('user', [
+            ['live-1', 1],
+            ['live-2', 2],
+            ['live-3', 9],
+          ]),
+        ).toBe(2);
+        expect(await store.liveIds('user')).toEqual([['live-3', 3]]);
+        expect(await store.userIdxOf('live-1')).toBe(1);
+        expect(await store.customerIdOf(2)).toBe('live-2');
+        expect(await store.assignIds('user', ['live-1', 'live-4'])).toEqual([
+          { key: 'live-1', idx: 1, created: false },
+          { key: 'live-4', idx: 4, created: true },
+        ]);
+        expect(await store.forgetLiveIds('user', [])).toBe(0);
+      });
+
       it('gives one number per id under concurrent callers, dense and without gaps', async () => {
         const store = await open();
         await store.putUserIds([['c0', 0]]);

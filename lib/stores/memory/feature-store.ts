@@ -199,6 +199,19 @@ export class MemoryFeatureStore implements FeatureStore {
     return [...this.idMaps[kind].live].sort((a, b) => a[1] - b[1]);
   }
 
+  async forgetLiveIds(kind: IdKind, pairs: Array<[string, number]>): Promise<number> {
+    this.assertOpen();
+    const { live } = this.idMaps[kind];
+    let dropped = 0;
+    for (const [key, idx] of pairs) {
+      if (live.get(key) === idx) {
+        live.delete(key);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
   async userIdxOf(customerId: string): Promise<number | null> {
     this.assertOpen();
     return this.customerToUser.get(customerId) ?? null;

@@ -40,6 +40,7 @@ import {
   APPLY_USER_UPDATE,
   ASSIGN_IDS,
   DROP_VERSION_METADATA,
+  FORGET_LIVE_IDS,
   RAISE_ID_COUNTER,
   REPLACE_PROFILE,
 } from './scripts.ts';
@@ -92,6 +93,7 @@ const SCRIPTS = {
   replaceProfile: script(REPLACE_PROFILE),
   applyUpdate: script(APPLY_USER_UPDATE),
   assignIds: script(ASSIGN_IDS),
+  forgetLiveIds: script(FORGET_LIVE_IDS),
   raiseIdCounter: script(RAISE_ID_COUNTER),
 };
 
@@ -314,6 +316,25 @@ export class RedisFeatureStore implements FeatureStore {
       return Object.entries(flat)
         .map(([key, idx]): [string, number] => [key, Number(idx)])
         .sort((a, b) => a[1] - b[1]);
+    });
+  }
+
+  async forgetLiveIds(kind: IdKind, pairs: Array<[string, number]>): Promise<number> {
+    return this.call('forgetLiveIds', this.bulkMs, async () => {
+      // The bucketed maps hold every pair first (the same values assignIds wrote), so a number
+      // leaves the live set only once the lookups answer it without it.
+      await this.putIdPairs(kind, pairs);
+      let dropped = 0;
+      for (const chunk of chunks(pairs, this.chunkSize)) {
+        dropped += Number(
+          await this.eval(
+            SCRIPTS.forgetLiveIds,
+            [this.keys.liveIds(kind), this.keys.liveIdsReverse(kind)],
+            chunk.flatMap(([key, idx]) => [key, String(idx)]),
+          ),
+        );
+      }
+      return dropped;
     });
   }
 

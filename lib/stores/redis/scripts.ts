@@ -122,6 +122,22 @@ redis.call('SET', KEYS[1], next)
 return out
 `;
 
+/**
+ * Drops live numbers the batch adopted. KEYS: live (key → idx), live-idx (idx → key); ARGV: key,
+ * idx pairs. A pair goes only while the live entry still names that number. Returns the count.
+ */
+export const FORGET_LIVE_IDS = `
+local dropped = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    redis.call('HDEL', KEYS[2], ARGV[i + 1])
+    dropped = dropped + 1
+  end
+end
+return dropped
+`;
+
 /** Raises the counter to ARGV[1] unless it is higher already. KEYS: counter. Returns the counter. */
 export const RAISE_ID_COUNTER = `
 local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
