@@ -4,7 +4,6 @@
  * taken once or not at all; a missing raw file fails naming the file and the step; an
  * unreachable Spark fails fast naming the SPARK_REMOTE it tried.
  */
-import { spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { loadConfig } from '../lib/config.ts';
 import { generate } from '../lib/hm/generate.ts';
 import { createLogger } from '../lib/observability/logger.ts';
 import { SparkSession } from '../lib/spark-connect/index.ts';
+import { runNpm } from '../test/support/commands.ts';
 import { lakeTables } from './lake.ts';
 import { ProgressPrinter } from './progress.ts';
 import { runBatch } from './runner.ts';
@@ -27,26 +27,8 @@ const env = {
 };
 const quiet = new ProgressPrinter({ write: () => true } as unknown as NodeJS.WritableStream);
 
-function cli(
-  args: string[],
-  extraEnv: Record<string, string>,
-): Promise<{ code: number | null; output: string; ms: number }> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', 'batch', '--', ...args], {
-      env: { ...process.env, ...env, ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => {
-      output += d;
-    });
-    child.stderr.on('data', (d) => {
-      output += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output, ms: Date.now() - started }));
-  });
+function cli(args: string[], extraEnv: Record<string, string>) {
+  return runNpm('batch', args, { ...env, ...extraEnv });
 }
 
 describe('batch with bad input', () => {

@@ -3,21 +3,23 @@
  * Connect server and Redis: the new version's vectors, payloads and id maps must all be in the
  * stores (Redis feature store; the bundle on disk the embedded index loads; Qdrant where
  * QDRANT_URL is set), the pointer must name it, and a second run over grown input must keep every
- * existing id and number the new ones densely after them.
+ * existing id and number the new ones densely after them — through the feature store's counter,
+ * while the live system numbers new customers from it at the same time.
  */
-import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.ts';
 import { generate } from '../lib/hm/generate.ts';
 import { createLogger } from '../lib/observability/logger.ts';
+import { sleep } from '../lib/retry.ts';
 import { SparkSession } from '../lib/spark-connect/index.ts';
 import { BundleReader, listBundles } from '../lib/stores/bundle.ts';
 import { createFeatureStore, createVectorIndex, type FeatureStore } from '../lib/stores/index.ts';
 import { REPURCHASE_WINDOW_CANDIDATES, tunedWindowDays } from '../serve/pipeline/repurchase.ts';
+import { deleteRedisKeys, runNpm } from '../test/support/commands.ts';
 import { createContext } from './context.ts';
 import { testUsers, writeEvaluationBundle } from './evaluate.ts';
 import { lakeTables } from './lake.ts';
@@ -48,22 +50,8 @@ function runBatch(args: string[] = []) {
   return runCommand('batch', args);
 }
 
-function runCommand(script: string, args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', script, '--', ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => {
-      output += d;
-    });
-    child.stderr.on('data', (d) => {
-      output += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
+function runCommand(script: string, args: string[]) {
+  return runNpm(script, args, env);
 }
 
 function runEvaluate(args: string[]) {
@@ -99,14 +87,7 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
   afterAll(async () => {
     await store?.close();
     await spark?.stop();
-    const redis = new Redis(config.redis.url);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-    await redis.quit();
+    await deleteRedisKeys(config.redis.url, prefix);
     rmSync(root, { recursive: true, force: true });
   });
 
@@ -327,7 +308,7 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
     rmSync(modelsDir, { recursive: true, force: true });
   });
 
-  it('a second run over grown input keeps every id and numbers new ones after them', async () => {
+  it('a second run over grown input keeps every id and numbers new ones after them, one counter with live numbering', async () => {
     expect(firstVersion).not.toBe('');
     // One new article, one new customer buying it, and archived stream events.
     const raw = env['RAW_DIR']!;
@@ -339,6 +320,13 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
     const newCustomer = 'f'.repeat(64);
     appendFileSync(join(raw, 'customers.csv'), `${newCustomer}${customerLine.slice(64)}\n`);
     appendFileSync(join(raw, 'transactions_train.csv'), `2020-09-01,${newCustomer},${newArticle},0.0254,2\n`);
+    // A second new customer the live system never sees: the batch numbers it.
+    const batchCustomer = 'e'.repeat(64);
+    appendFileSync(join(raw, 'customers.csv'), `${batchCustomer}${customerLine.slice(64)}\n`);
+    appendFileSync(
+      join(raw, 'transactions_train.csv'),
+      `2020-09-01,${batchCustomer},${newArticle},0.0254,2\n`,
+    );
     const events = await spark.createDataFrame(
       [
         {
@@ -355,18 +343,44 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
     );
     await events.write.format('delta').mode('overwrite').save(lake.bronze.events);
 
-    const { code, output } = await runBatch();
+    // While the batch runs, the live system numbers customers it has never seen (their first
+    // events at the API), one of the batch's new customers among them: one counter, no number twice.
+    const live = new Map<string, number>();
+    let running = true;
+    const numbering = (async () => {
+      for (let i = 0; running; i++) {
+        const keys = [createHash('sha256').update(`live-${i}`).digest('hex')];
+        if (i === 2) keys.push(newCustomer);
+        for (const a of (await store.assignIds('user', keys)) ?? []) live.set(a.key, a.idx);
+        await sleep(100);
+      }
+    })();
+    const { code, output } = await runBatch().finally(() => {
+      running = false;
+    });
+    await numbering;
     expect(code, output).toBe(0);
 
     const users2 = await idMap(spark, lake.silver.userIds, 'customer_id', 'user_idx');
     const items2 = await idMap(spark, lake.silver.itemIds, 'article_id', 'item_idx');
     for (const [id, idx] of users1) expect(users2.get(id)).toBe(idx);
     for (const [id, idx] of items1) expect(items2.get(id)).toBe(idx);
-    expect(users2.get(newCustomer)).toBe(users1.size);
     expect(items2.get(newArticle)).toBe(items1.size);
-    expectDense(users2);
     expectDense(items2);
-    expect(await store.userIdxOf(newCustomer)).toBe(users1.size);
+    // Some customers were numbered live after preprocess read the live numbers (they are not in
+    // the lake yet): the window in which a batch numbering on its own would have clashed.
+    expect([...live.keys()].some((key) => !users2.has(key))).toBe(true);
+    // Lake and live numbers together: one number per customer, one customer per number, dense.
+    const all = new Map(users2);
+    for (const [key, idx] of live) {
+      if (all.has(key)) expect(all.get(key), key).toBe(idx);
+      all.set(key, idx);
+    }
+    expectDense(all);
+    expect(users2.get(newCustomer)).toBe(live.get(newCustomer));
+    expect(users2.get(batchCustomer)).toBeGreaterThanOrEqual(users1.size);
+    expect(live.has(batchCustomer)).toBe(false);
+    for (const [key, idx] of all) expect(await store.userIdxOf(key), key).toBe(idx);
 
     const archived = await spark.read
       .format('delta')
@@ -382,5 +396,11 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
     expect(second > firstVersion).toBe(true);
     expect(await store.activeVersion()).toBe(second);
     expect((await store.listVersions()).sort()).toEqual([firstVersion, second]);
+
+    // The next preprocess adopts the rest of the live numbers: the lake's map is dense again.
+    const again = await runBatch(['--step', 'preprocess']);
+    expect(again.code, again.output).toBe(0);
+    const users3 = await idMap(spark, lake.silver.userIds, 'customer_id', 'user_idx');
+    expect(users3).toEqual(all);
   });
 });
