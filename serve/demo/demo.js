@@ -1,8 +1,37 @@
 // Live demo of the recommendation API: plain browser JavaScript, no build step.
-// It only calls the public endpoints: /recommend, /users/:id/profile, /events, /events/purchase.
+// It only calls the public endpoints: /recommend, /users/:id/profile, /events, /events/purchase
+// (and their /customer/{customer_id} forms when the visitor plays a new customer).
 
 const $ = (id) => document.getElementById(id);
-const state = { shown: new Set(), firstLoad: true, loading: false };
+// customer: { id, userIdx } while the visitor plays a new customer (userIdx once the API numbered it).
+const state = {
+  shown: new Set(),
+  firstLoad: true,
+  loading: false,
+  again: false,
+  source: null,
+  customer: null,
+};
+
+/** A customer id the API has never seen: 64 hex characters, like H&M's. */
+function newCustomerId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Who the page acts for: the endpoints to read and the user fields of an event. */
+function who() {
+  if (state.customer) {
+    const id = state.customer.id;
+    return {
+      recs: `/recommend/customer/${id}`,
+      profile: `/users/customer/${id}/profile`,
+      event: { customer_id: id },
+    };
+  }
+  const user = $('user').value || '0';
+  return { recs: `/recommend/${user}`, profile: `/users/${user}/profile`, event: { user_idx: Number(user) } };
+}
 
 const COLOURS = {
   Black: '#111',
@@ -125,9 +154,22 @@ function renderItems(body) {
     }),
   );
   state.firstLoad = false;
+  state.source = body.source;
   const fallback = body.fallback_reason ? ` · fallback: ${body.fallback_reason}` : '';
-  $('meta').textContent =
-    `user ${body.user_idx ?? '?'} · source ${body.source} · model ${body.model_version}${fallback}`;
+  const c = state.customer;
+  if (c && body.user_idx != null) c.userIdx = body.user_idx;
+  const subject = c
+    ? `new customer ${c.id.slice(0, 12)}… · user ${c.userIdx ?? 'not numbered yet'}`
+    : `user ${body.user_idx ?? '?'}`;
+  $('meta').textContent = `${subject} · source ${body.source} · model ${body.model_version}${fallback}`;
+  $('meta').title = c ? `customer_id ${c.id}` : '';
+  $('hint').hidden = !c;
+  $('hint').textContent = !c
+    ? ''
+    : body.source === 'personalized'
+      ? 'Personal now: the online updater learnt from your purchases. Buy more and watch the list follow.'
+      : 'You are a brand-new customer: the API knows no purchases of yours, so it shows what every new ' +
+        'visitor sees — the trending list. Buy an item and the list becomes personal.';
 }
 
 function renderProfile(p) {
@@ -167,32 +209,36 @@ function renderProfile(p) {
 }
 
 async function refresh() {
-  if (state.loading) return;
+  if (state.loading) {
+    state.again = true; // asked while loading (e.g. another user picked): load once more after
+    return;
+  }
   state.loading = true;
-  const user = $('user').value || '0';
+  state.again = false;
+  const target = who();
   try {
     const [recs, profile] = await Promise.all([
-      getJson(`/recommend/${user}?${params()}`),
-      getJson(`/users/${user}/profile?recent_limit=8`).catch((e) => ({ error: e.message })),
+      getJson(`${target.recs}?${params()}`),
+      getJson(`${target.profile}?recent_limit=8`).catch((e) => ({ error: e.message })),
     ]);
     renderItems(recs);
-    if (profile.error) $('profile').replaceChildren(el('span', { class: 'facts' }, profile.error));
+    if (profile.error && state.customer && state.customer.userIdx === null)
+      $('profile').replaceChildren(el('span', { class: 'facts' }, 'New customer: no purchases yet.'));
+    else if (profile.error) $('profile').replaceChildren(el('span', { class: 'facts' }, profile.error));
     else renderProfile(profile);
   } catch (error) {
     $('status').innerHTML = '';
     $('status').append(el('span', { class: 'error' }, String(error.message ?? error)));
   } finally {
     state.loading = false;
+    if (state.again) refresh();
   }
 }
 
 async function act(type, item) {
-  const user = Number($('user').value || '0');
   const url = type === 'purchase' ? '/events/purchase' : '/events';
-  const body =
-    type === 'purchase'
-      ? { user_idx: user, item_idx: item.item_idx }
-      : { event_type: type, user_idx: user, item_idx: item.item_idx };
+  const target = { ...who().event, item_idx: item.item_idx };
+  const body = type === 'purchase' ? target : { event_type: type, ...target };
   const started = performance.now();
   const res = await fetch(url, { method: 'POST', headers: apiHeaders(true), body: JSON.stringify(body) });
   const answer = await res.json().catch(() => ({}));
@@ -202,12 +248,15 @@ async function act(type, item) {
     );
     return;
   }
+  // A new customer's first event numbers it: the 202 gives its user_idx.
+  if (state.customer && typeof answer.user_idx === 'number') state.customer.userIdx = answer.user_idx;
   const before = [...state.shown].join(',');
-  // The updater applies the event asynchronously: poll briefly until the list reflects it.
-  for (let attempt = 0; attempt < 10; attempt++) {
+  // The updater applies the event asynchronously: poll briefly until the list reflects it (for a
+  // new customer: until it is personalized, no longer trending).
+  for (let attempt = 0; attempt < 20; attempt++) {
     await new Promise((r) => setTimeout(r, 100));
     await refresh();
-    if ([...state.shown].join(',') !== before) break;
+    if ([...state.shown].join(',') !== before && state.source === 'personalized') break;
   }
   const ms = Math.round(performance.now() - started);
   $('status').textContent =
@@ -218,22 +267,31 @@ $('lambda').addEventListener('input', () => {
   $('lambda-value').textContent = Number($('lambda').value).toFixed(2);
 });
 for (const id of ['lambda', 'group', 'k', 'explain']) $(id).addEventListener('change', refresh);
-$('user').addEventListener('change', () => {
+/** Switches to a known user (customer null) or to a customer id, and reloads the list. */
+function actAs(customerId) {
+  state.customer = customerId ? { id: customerId, userIdx: null } : null;
   state.firstLoad = true;
+  const q = customerId ? `customer=${customerId}` : `user=${$('user').value || '0'}`;
+  history.replaceState(null, '', `${location.pathname}?${q}`);
+  $('status').textContent = '';
   refresh();
-});
+}
+$('user').addEventListener('change', () => actAs(null));
 $('prev-user').addEventListener('click', () => {
   $('user').value = String(Math.max(0, Number($('user').value) - 1));
-  state.firstLoad = true;
-  refresh();
+  actAs(null);
 });
 $('next-user').addEventListener('click', () => {
   $('user').value = String(Number($('user').value) + 1);
-  state.firstLoad = true;
-  refresh();
+  actAs(null);
 });
-const fromUrl = new URLSearchParams(location.search).get('user');
-if (fromUrl !== null && /^\d+$/.test(fromUrl)) $('user').value = fromUrl;
+$('new-customer').addEventListener('click', () => actAs(newCustomerId()));
+const fromUrl = new URLSearchParams(location.search);
+const userFromUrl = fromUrl.get('user');
+const customerFromUrl = fromUrl.get('customer');
+if (userFromUrl !== null && /^\d+$/.test(userFromUrl)) $('user').value = userFromUrl;
+if (customerFromUrl !== null && /^[0-9a-fA-F]{64}$/.test(customerFromUrl))
+  state.customer = { id: customerFromUrl.toLowerCase(), userIdx: null };
 $('api-key').value = localStorage.getItem('recsys-api-key') ?? '';
 $('api-key').addEventListener('change', () => localStorage.setItem('recsys-api-key', $('api-key').value));
 refresh();
