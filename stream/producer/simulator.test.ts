@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { userEventSchema } from '../../lib/events.ts';
 import { seededRandom } from '../../lib/stores/random.ts';
 import { syntheticCatalog } from './catalog.ts';
-import { createEventSimulator, zipfSampler } from './simulator.ts';
+import { createEventSimulator, withNewCustomers, zipfSampler } from './simulator.ts';
 
 const catalog = syntheticCatalog(2000, 500);
 
@@ -92,5 +92,56 @@ describe('zipfSampler', () => {
     counts.forEach((c, i) => {
       expect(c / 100_000).toBeCloseTo(1 / (i + 1) / total, 2);
     });
+  });
+});
+
+describe('new customers mixed into the stream', () => {
+  function mixed(fraction: number, supply = Number.POSITIVE_INFINITY) {
+    let next = 10_000;
+    const sim = withNewCustomers(createEventSimulator(catalog, { seed: 5 }), {
+      fraction,
+      seed: 9,
+      newCustomer: () =>
+        next - 10_000 >= supply
+          ? null
+          : { customer_id: next.toString(16).padStart(64, '0'), user_idx: next++ },
+    });
+    const t = new Date('2026-05-01T12:00:00.000Z');
+    return { events: Array.from({ length: 20_000 }, () => sim.next(t)), stats: sim.stats };
+  }
+
+  it('sends the given share from new customers, each starting with a purchase and coming back', () => {
+    const { events, stats } = mixed(0.2);
+    const fresh = events.filter((e) => e.user_idx >= 10_000);
+    expect(fresh.length / events.length).toBeGreaterThan(0.18);
+    expect(fresh.length / events.length).toBeLessThan(0.22);
+    expect(stats.events).toBe(fresh.length);
+    const byCustomer = new Map<number, typeof fresh>();
+    for (const e of fresh) byCustomer.set(e.user_idx, [...(byCustomer.get(e.user_idx) ?? []), e]);
+    expect(stats.customers).toBe(byCustomer.size);
+    for (const [idx, own] of byCustomer) {
+      expect(own[0]!.event_type).toBe('purchase');
+      expect(own.length).toBeLessThanOrEqual(4);
+      expect(own.every((e) => e.customer_id === idx.toString(16).padStart(64, '0'))).toBe(true);
+    }
+    // Most come back at least once (1..3 follow-ups; only the last few sessions are cut short).
+    const returning = [...byCustomer.values()].filter((own) => own.length > 1).length;
+    expect(returning / byCustomer.size).toBeGreaterThan(0.9);
+    for (const e of events) expect(userEventSchema.safeParse(e).success).toBe(true);
+  });
+
+  it('leaves the stream as it is at 0, falls back to known users when none are at hand, rejects a bad share', () => {
+    const base = createEventSimulator(catalog, { seed: 5 });
+    const plain = Array.from({ length: 200 }, () => base.next(new Date('2026-05-01T12:00:00.000Z')));
+    expect(
+      mixed(0)
+        .events.slice(0, 200)
+        .map((e) => [e.user_idx, e.item_idx]),
+    ).toEqual(plain.map((e) => [e.user_idx, e.item_idx]));
+    const { events, stats } = mixed(0.5, 10);
+    expect(stats.customers).toBe(10);
+    expect(stats.fallbacks).toBeGreaterThan(0);
+    expect(events.filter((e) => e.user_idx >= 10_000).length).toBe(stats.events);
+    expect(() => withNewCustomers(base, { fraction: 1.5, newCustomer: () => null })).toThrow(RangeError);
   });
 });

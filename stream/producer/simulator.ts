@@ -155,3 +155,86 @@ export function createEventSimulator(catalog: Catalog, options: SimulatorOptions
     },
   };
 }
+
+/** A customer the model has never seen, numbered by the caller as the API numbers one. */
+export interface NewCustomer {
+  customer_id: string;
+  user_idx: number;
+}
+
+export interface NewCustomerOptions {
+  /** Share of the events that come from new customers, 0..1. */
+  fraction: number;
+  /**
+   * The next new customer (already numbered, e.g. by `FeatureStore.assignIds`); null when none
+   * is at hand, and that event then comes from the base simulator's known users.
+   */
+  newCustomer: () => NewCustomer | null;
+  /** @default 7 */
+  seed?: number;
+  /** New customers shopping at once (interleaved). @default 16 */
+  concurrentCustomers?: number;
+  /** Events a new customer sends after the first purchase: 1..maxFollowUps, uniform. @default 3 */
+  maxFollowUps?: number;
+}
+
+export interface NewCustomerStats {
+  /** New customers whose first event was emitted. */
+  customers: number;
+  /** Events from new customers. */
+  events: number;
+  /** Events meant for a new customer that went to a known user (`newCustomer()` had none). */
+  fallbacks: number;
+}
+
+/**
+ * Mixes new customers into a simulator's stream: a `fraction` of the events come from customers
+ * the model never saw. Each new customer starts with a purchase and sends 1..`maxFollowUps` more
+ * events; several shop at once. Their events carry the customer's `user_idx` and `customer_id`
+ * (as the API publishes them); items and the types after the first come from the base stream,
+ * so they follow its popularity and mix.
+ */
+export function withNewCustomers(
+  base: EventSimulator,
+  options: NewCustomerOptions,
+): EventSimulator & { readonly stats: NewCustomerStats } {
+  const fraction = options.fraction;
+  if (!(fraction >= 0 && fraction <= 1)) throw new RangeError(`fraction must be in 0..1, got ${fraction}`);
+  const random = seededRandom(options.seed ?? 7);
+  const maxFollowUps = Math.max(1, options.maxFollowUps ?? 3);
+  const slots: Array<{ customer: NewCustomer; left: number } | null> = Array.from(
+    { length: Math.max(1, options.concurrentCustomers ?? 16) },
+    () => null,
+  );
+  const stats: NewCustomerStats = { customers: 0, events: 0, fallbacks: 0 };
+  return {
+    stats,
+    next(now = new Date()) {
+      const event = base.next(now);
+      if (fraction === 0 || random.next() >= fraction) return event;
+      const slot = random.int(slots.length);
+      let session = slots[slot] ?? null;
+      let first = false;
+      if (session === null) {
+        const customer = options.newCustomer();
+        if (customer === null) {
+          stats.fallbacks++;
+          return event;
+        }
+        session = { customer, left: 1 + random.int(maxFollowUps) };
+        slots[slot] = session;
+        stats.customers++;
+        first = true;
+      } else if (--session.left <= 0) {
+        slots[slot] = null;
+      }
+      stats.events++;
+      return {
+        ...event,
+        event_type: first ? 'purchase' : event.event_type,
+        user_idx: session.customer.user_idx,
+        customer_id: session.customer.customer_id,
+      };
+    },
+  };
+}
