@@ -18,7 +18,12 @@ import { sleep } from '../lib/retry.ts';
 import { SparkSession } from '../lib/spark-connect/index.ts';
 import { BundleReader, listBundles } from '../lib/stores/bundle.ts';
 import { createFeatureStore, createVectorIndex, type FeatureStore } from '../lib/stores/index.ts';
-import { REPURCHASE_WINDOW_CANDIDATES, tunedWindowDays } from '../serve/pipeline/repurchase.ts';
+import {
+  REPURCHASE_BOOST_CANDIDATES,
+  REPURCHASE_WINDOW_CANDIDATES,
+  tunedRepurchase,
+  windowPolicyName,
+} from '../serve/pipeline/repurchase.ts';
 import { deleteRedisKeys, runNpm } from '../test/support/commands.ts';
 import { createContext } from './context.ts';
 import { testUsers, writeEvaluationBundle } from './evaluate.ts';
@@ -141,14 +146,29 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
     expect(bundle.info.rank).toBe(8);
     expect(bundle.info.metrics?.['holdout_default_map_at_12']).toBeGreaterThanOrEqual(0);
     expect(bundle.info.metrics?.['prequential_online_default_map_at_12']).toBeGreaterThanOrEqual(0);
-    // REPURCHASE_WINDOW_DAYS=auto: every candidate window was measured on the hold-out, the served
-    // version carries the figures, and the window printed is the one the API will choose from them.
+    // REPURCHASE_WINDOW_DAYS, REPURCHASE_BOOST and REPURCHASE_FILL auto: every window × boost was
+    // measured on the hold-out, then the trending fill at the window they chose; the served
+    // version carries the figures, and the plan printed is the one the API will choose from them.
     for (const days of REPURCHASE_WINDOW_CANDIDATES) {
-      expect(bundle.info.metrics?.[`holdout_window_${days}_map_at_12`]).toBeGreaterThanOrEqual(0);
+      for (const boost of REPURCHASE_BOOST_CANDIDATES) {
+        const name = windowPolicyName(days, boost);
+        expect(bundle.info.metrics?.[`holdout_${name}_map_at_12`], name).toBeGreaterThanOrEqual(0);
+      }
     }
-    const chosen = output.match(/repurchase window \(REPURCHASE_WINDOW_DAYS=auto\): (\d+) days/);
+    const chosen = output.match(
+      /repurchase window \(REPURCHASE_WINDOW_DAYS=auto\): (\d+) days, boost \(REPURCHASE_BOOST=auto\): (\w+), fill \(REPURCHASE_FILL=auto\): (\w+)/,
+    );
     expect(chosen, output).not.toBeNull();
-    expect(Number(chosen![1])).toBe(tunedWindowDays(bundle.info.metrics));
+    const plan = tunedRepurchase(bundle.info.metrics);
+    expect([Number(chosen![1]), chosen![2], chosen![3]]).toEqual([
+      plan.windowDays,
+      String(plan.boost),
+      plan.fill,
+    ]);
+    const trendingFills = Object.keys(bundle.info.metrics ?? {}).filter((key) =>
+      /^holdout_window_\d+_trending_map_at_12$/.test(key),
+    );
+    expect(trendingFills).toHaveLength(1);
 
     // Every item vector and payload of the version, as Spark computed them, is in the bundle.
     const factors = await spark.read.format('delta').load(lake.gold.itemFactors(firstVersion)).collect();

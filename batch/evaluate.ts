@@ -31,8 +31,9 @@ import { ValidationError } from '../lib/errors.ts';
 import { col, type DataFrame, functions as F, lit } from '../lib/spark-connect/index.ts';
 import { serveOptionsFromConfig } from '../serve/deps.ts';
 import {
-  REPURCHASE_WINDOW_CANDIDATES,
-  tunedWindowDays,
+  type RepurchasePlan,
+  repurchasePlans,
+  tunedRepurchase,
   windowPolicyName,
 } from '../serve/pipeline/repurchase.ts';
 import { type BatchContext, BatchError, type BatchStep, type StepResult } from './context.ts';
@@ -294,27 +295,42 @@ export async function evaluateServed(
           rows.push(metricRow(version, window, variant, policy, m, evaluatedAt));
         }
       };
-      // REPURCHASE_WINDOW_DAYS=auto: first measure each candidate window on the first protocol
-      // (the hold-out), and record the figures in the evaluated version's info, where the
-      // recommender reads them — so every policy below, like serving, uses the chosen window.
+      // REPURCHASE_WINDOW_DAYS / REPURCHASE_BOOST / REPURCHASE_FILL auto: first measure the
+      // candidate plans on the first protocol (the hold-out) — every window × boost with the
+      // model's items, then the trending fill at the window those chose — and record the figures
+      // in the evaluated version's info, where the recommender reads them: every policy below,
+      // like serving, uses the chosen plan.
       const tuningRows: MetricRow[] = [];
-      if (serve.repurchaseStage.windowDays === 'auto' && plans.length > 0) {
-        const windowPolicies = REPURCHASE_WINDOW_CANDIDATES.map(
-          (days): ServingPolicy => ({
-            name: windowPolicyName(days),
-            query: `repurchase_window_days=${days}`,
-            description: `the API defaults with a ${days}-day repurchase window`,
-          }),
-        );
-        const before = rows.length;
-        await score(plans[0]!, 'static', windowPolicies);
-        // Listed after the standard policies (the tables lead with `default`).
-        tuningRows.push(...rows.splice(before));
+      const stage = serve.repurchaseStage;
+      const candidates = repurchasePlans(stage);
+      if (candidates.length > 1 && plans.length > 0) {
+        const policyOf = (p: RepurchasePlan): ServingPolicy => ({
+          name: windowPolicyName(p.windowDays, p.boost, p.fill),
+          query: `repurchase_window_days=${p.windowDays}&repurchase_boost=${p.boost}&repurchase_fill=${p.fill}`,
+          description: `the API defaults with a ${p.windowDays}-day repurchase window, boost ${p.boost}, ${p.fill} fill`,
+        });
+        const measure = async (batch: RepurchasePlan[]) => {
+          if (batch.length === 0) return;
+          const before = rows.length;
+          await score(plans[0]!, 'static', batch.map(policyOf));
+          // Listed after the standard policies (the tables lead with `default`).
+          tuningRows.push(...rows.splice(before));
+        };
+        const withModel = candidates.filter((p) => p.fill === 'model');
+        await measure(withModel.length > 0 ? withModel : candidates);
+        if (withModel.length > 0 && withModel.length < candidates.length) {
+          const { windowDays } = tunedRepurchase(metricsOf(tuningRows), { ...stage, fill: 'model' });
+          await measure(candidates.filter((p) => p.fill === 'trending' && p.windowDays === windowDays));
+        }
         const measured = metricsOf(tuningRows);
         const info = await stores.featureStore.getVersionInfo(version);
         if (info)
           await stores.featureStore.putVersionInfo({ ...info, metrics: { ...info.metrics, ...measured } });
-        ctx.print(`  repurchase window (REPURCHASE_WINDOW_DAYS=auto): ${tunedWindowDays(measured)} days`);
+        const chosen = tunedRepurchase(measured, stage);
+        ctx.print(
+          `  repurchase window (REPURCHASE_WINDOW_DAYS=${stage.windowDays}): ${chosen.windowDays} days, ` +
+            `boost (REPURCHASE_BOOST=${stage.boost}): ${chosen.boost}, fill (REPURCHASE_FILL=${stage.fill}): ${chosen.fill}`,
+        );
       }
       // Static first for every protocol: the replay then changes the stores.
       for (const plan of plans) await score(plan, 'static');

@@ -72,6 +72,9 @@ describe('loadConfig', () => {
     [{ REPURCHASE_MAX_ITEMS: '51' }, 'REPURCHASE_MAX_ITEMS'],
     [{ REPURCHASE_WINDOW_DAYS: 'always' }, 'REPURCHASE_WINDOW_DAYS'],
     [{ REPURCHASE_WINDOW_DAYS: '-7' }, 'REPURCHASE_WINDOW_DAYS'],
+    [{ REPURCHASE_BOOST: 'last' }, 'REPURCHASE_BOOST'],
+    [{ REPURCHASE_BOOST: '-1' }, 'REPURCHASE_BOOST'],
+    [{ REPURCHASE_FILL: 'popular' }, 'REPURCHASE_FILL'],
     [{ NEW_IDS_PER_MINUTE: '-1' }, 'NEW_IDS_PER_MINUTE'],
     [{ NEW_IDS_PER_MINUTE_PER_CLIENT: 'many' }, 'NEW_IDS_PER_MINUTE_PER_CLIENT'],
     [{ KAFKA_BROKERS: 'host:99999' }, 'KAFKA_BROKERS'],
@@ -83,10 +86,15 @@ describe('loadConfig', () => {
     expect(error.code).toBe('CONFIG_INVALID');
   });
 
-  it('reads REPURCHASE_WINDOW_DAYS as auto (the default) or a number of days, and the new-id limits', () => {
+  it('reads REPURCHASE_WINDOW_DAYS, REPURCHASE_BOOST and REPURCHASE_FILL (auto by default), and the new-id limits', () => {
     expect(loadConfig({}).api.repurchaseStage.windowDays).toBe('auto');
     expect(loadConfig({ REPURCHASE_WINDOW_DAYS: 'auto' }).api.repurchaseStage.windowDays).toBe('auto');
     expect(loadConfig({ REPURCHASE_WINDOW_DAYS: '14' }).api.repurchaseStage.windowDays).toBe(14);
+    expect(loadConfig({}).api.repurchaseStage.boost).toBe('auto');
+    expect(loadConfig({ REPURCHASE_BOOST: 'first' }).api.repurchaseStage.boost).toBe('first');
+    expect(loadConfig({ REPURCHASE_BOOST: '0.3' }).api.repurchaseStage.boost).toBe(0.3);
+    expect(loadConfig({}).api.repurchaseStage.fill).toBe('auto');
+    expect(loadConfig({ REPURCHASE_FILL: 'trending' }).api.repurchaseStage.fill).toBe('trending');
     expect(loadConfig({}).api.newIds).toEqual({ perClient: 600, total: 6000 });
     expect(loadConfig({ NEW_IDS_PER_MINUTE: '0' }).api.newIds.total).toBe(0);
   });

@@ -168,7 +168,15 @@ const variables = {
     .transform((v): number | 'auto' => (v === undefined || v === 'auto' ? 'auto' : Number(v))),
   REPURCHASE_HALF_LIFE_DAYS: num(3, 0),
   REPURCHASE_MAX_ITEMS: int(12, 0, 50),
-  REPURCHASE_BOOST: num(1, 0),
+  REPURCHASE_BOOST: z
+    .string()
+    .trim()
+    .regex(/^(auto|first|\d+(\.\d+)?)$/, 'must be auto, first or a number ≥ 0')
+    .optional()
+    .transform((v): number | 'first' | 'auto' =>
+      v === undefined || v === 'auto' ? 'auto' : v === 'first' ? 'first' : Number(v),
+    ),
+  REPURCHASE_FILL: oneOf(['auto', 'model', 'trending'], 'auto'),
   EXCLUDE_PURCHASED: optionalBool(),
   EVENT_PUBLISH_TIMEOUT_MS: int(5000, 1),
   NEW_IDS_PER_MINUTE: int(6000, 0),
@@ -314,6 +322,7 @@ export function loadConfig(env: Env = process.env) {
         halfLifeDays: v.REPURCHASE_HALF_LIFE_DAYS,
         maxItems: v.REPURCHASE_MAX_ITEMS,
         boost: v.REPURCHASE_BOOST,
+        fill: v.REPURCHASE_FILL,
       },
       publishTimeoutMs: v.EVENT_PUBLISH_TIMEOUT_MS,
       newIds: { perClient: v.NEW_IDS_PER_MINUTE_PER_CLIENT, total: v.NEW_IDS_PER_MINUTE },

@@ -46,7 +46,7 @@ export interface ServeOptions {
 export const SERVE_DEFAULTS: ServeOptions = {
   oversampling: 4,
   repurchase: 'auto',
-  repurchaseStage: { windowDays: 'auto', halfLifeDays: 3, maxItems: 12, boost: 1 },
+  repurchaseStage: { windowDays: 'auto', halfLifeDays: 3, maxItems: 12, boost: 'auto', fill: 'auto' },
   storeTimeoutMs: 250,
   publishTimeoutMs: 5000,
   apiKeys: [],

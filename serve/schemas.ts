@@ -9,7 +9,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { EVENT_TYPES } from '../lib/events.ts';
-import { REPURCHASE_MODES } from './pipeline/repurchase.ts';
+import { REPURCHASE_FILLS, REPURCHASE_MODES } from './pipeline/repurchase.ts';
 
 // --- limits and defaults (part of the API contract; docs/api.md lists them) ---------------------
 
@@ -215,6 +215,29 @@ export const recommendQuery = z
         description:
           'purchases at most this many days old are repurchase candidates (`repurchase=auto`; default ' +
           'REPURCHASE_WINDOW_DAYS, or the window the served version was evaluated best with)',
+      }),
+    repurchase_boost: z
+      .string()
+      .regex(/^(first|\d+(\.\d*)?|\.\d+)$/, 'must be first or a number between 0 and 1000')
+      .transform((v): number | 'first' => (v === 'first' ? 'first' : Number(v)))
+      .refine((v) => v === 'first' || v <= 1000, 'must be first or a number between 0 and 1000')
+      .optional()
+      .openapi({
+        type: 'string',
+        pattern: '^(first|\\d+(\\.\\d*)?|\\.\\d+)$',
+        description:
+          'how repurchases enter the list (`repurchase=auto`): a number lifts each by boost × recency ' +
+          "weight × the best new item's score against the model's items; `first` puts them ahead " +
+          '(default REPURCHASE_BOOST, or the boost the served version was evaluated best with)',
+      }),
+    repurchase_fill: z
+      .enum(REPURCHASE_FILLS, { error: `must be one of ${REPURCHASE_FILLS.join(', ')}` })
+      .optional()
+      .openapi({
+        description:
+          "what fills the list besides the repurchases (`repurchase=auto`): `model` = the model's nearest items; " +
+          '`trending` = the trending list after the repurchases (default REPURCHASE_FILL, or what the ' +
+          'served version was evaluated best with)',
       }),
     exclude_purchased: optionalBoolParam().openapi({
       description: 'older switch: true = `repurchase=exclude`, false = `repurchase=include`',

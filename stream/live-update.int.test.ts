@@ -117,12 +117,13 @@ describe('a purchase through the API changes the user within the stream', () => 
     expect(recAfter.items.map((i) => i.item_idx)).toEqual(expectedIds);
     expect(recAfter.items.map((i) => i.item_idx)).not.toEqual(recBefore.items.map((i) => i.item_idx));
     expect(recAfter.items.some((i) => i.item_idx === target.id)).toBe(false);
-    // With the repurchase stage (the default) the item just bought competes on its model score
-    // plus REPURCHASE_BOOST × its recency weight (≈ 1, bought a moment ago) × the best new score.
-    const recAuto = await get<RecommendBody>(`/recommend/${user}?k=10&diversity_lambda=1&repurchase=auto`);
+    // With the repurchase stage and boost 1 the item just bought competes on its model score plus
+    // 1 × its recency weight (≈ 1, bought a moment ago) × the best new score.
+    const recAuto = await get<RecommendBody>(
+      `/recommend/${user}?k=10&diversity_lambda=1&repurchase=auto&repurchase_boost=1`,
+    );
     const fresh = recAfter.items.map((i) => i.score);
-    const lifted =
-      dot(expectedVector, target.vector) + world.config.api.repurchaseStage.boost * Math.abs(fresh[0]!);
+    const lifted = dot(expectedVector, target.vector) + Math.abs(fresh[0]!);
     const place = fresh.filter((score) => score > lifted).length;
     if (place < 10) {
       expect(recAuto.items[place]?.item_idx).toBe(target.id);

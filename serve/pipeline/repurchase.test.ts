@@ -4,6 +4,8 @@ import {
   REPURCHASE_WINDOW_CANDIDATES,
   rankRepurchase,
   repurchaseCandidates,
+  repurchasePlans,
+  tunedRepurchase,
   tunedWindowDays,
   windowPolicyName,
 } from './repurchase.ts';
@@ -78,6 +80,65 @@ describe('the tuned repurchase window (REPURCHASE_WINDOW_DAYS=auto)', () => {
     ).toBe(90);
     expect(tunedWindowDays({ prequential_static_window_730_map_at_12: 0.5 })).toBe(730);
     expect(tunedWindowDays({ holdout_window_28_map_at_12: Number.NaN })).toBe(AUTO_WINDOW_FALLBACK_DAYS);
-    expect(REPURCHASE_WINDOW_CANDIDATES.map(windowPolicyName)).toContain('window_730');
+    expect(REPURCHASE_WINDOW_CANDIDATES.map((d) => windowPolicyName(d))).toContain('window_730');
+  });
+
+  it('tunes window, boost and fill together, within what the configuration allows', () => {
+    const metrics = {
+      holdout_window_7_map_at_12: 0.02,
+      holdout_window_7_first_map_at_12: 0.01,
+      holdout_window_730_map_at_12: 0.012,
+      holdout_window_730_first_map_at_12: 0.03,
+    };
+    expect(windowPolicyName(730, 'first')).toBe('window_730_first');
+    expect(windowPolicyName(7, 1)).toBe('window_7');
+    expect(tunedRepurchase(metrics)).toEqual({ windowDays: 730, boost: 'first', fill: 'model' });
+    // A configured boost allows only its own figures (`window_<d>` for a number).
+    expect(tunedRepurchase(metrics, { windowDays: 'auto', boost: 0.3 })).toEqual({
+      windowDays: 7,
+      boost: 0.3,
+      fill: 'model',
+    });
+    expect(tunedRepurchase(metrics, { windowDays: 7, boost: 'auto' })).toEqual({
+      windowDays: 7,
+      boost: 1,
+      fill: 'model',
+    });
+    // Ties: the shorter window, then the earlier boost candidate.
+    expect(
+      tunedRepurchase({ holdout_window_28_first_map_at_12: 0.1, holdout_window_28_map_at_12: 0.1 }),
+    ).toEqual({ windowDays: 28, boost: 1, fill: 'model' });
+    // The trending fill wins when it scores better, and only where it is allowed.
+    const withTrending = { ...metrics, holdout_window_730_trending_map_at_12: 0.031 };
+    expect(tunedRepurchase(withTrending)).toEqual({ windowDays: 730, boost: 1, fill: 'trending' });
+    expect(tunedRepurchase(withTrending, { windowDays: 'auto', boost: 'auto', fill: 'model' }).fill).toBe(
+      'model',
+    );
+    // Without figures: the fallbacks, or what is configured.
+    expect(tunedRepurchase(undefined)).toEqual({
+      windowDays: AUTO_WINDOW_FALLBACK_DAYS,
+      boost: 1,
+      fill: 'model',
+    });
+    expect(tunedRepurchase(undefined, { windowDays: 14, boost: 'first', fill: 'trending' })).toEqual({
+      windowDays: 14,
+      boost: 'first',
+      fill: 'trending',
+    });
+  });
+
+  it('lists the plans a configuration allows: one trending plan per window', () => {
+    const all = repurchasePlans({ windowDays: 'auto', boost: 'auto', fill: 'auto' });
+    expect(all).toHaveLength(REPURCHASE_WINDOW_CANDIDATES.length * 3);
+    expect(all.filter((p) => p.fill === 'trending').map((p) => [p.windowDays, p.boost])).toEqual(
+      REPURCHASE_WINDOW_CANDIDATES.map((d) => [d, 1]),
+    );
+    expect(new Set(all.map((p) => windowPolicyName(p.windowDays, p.boost, p.fill))).size).toBe(all.length);
+    expect(repurchasePlans({ windowDays: 14, boost: 'first', fill: 'model' })).toEqual([
+      { windowDays: 14, boost: 'first', fill: 'model' },
+    ]);
+    expect(repurchasePlans({ windowDays: 14, boost: 'first', fill: 'trending' })).toEqual([
+      { windowDays: 14, boost: 'first', fill: 'trending' },
+    ]);
   });
 });

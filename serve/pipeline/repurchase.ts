@@ -10,7 +10,9 @@
  * evaluation sets it to the first test day); purchases older than `windowDays` do not count.
  * How far back purchases are worth offering depends on the shop — on how well its model finds
  * new items — so `REPURCHASE_WINDOW_DAYS=auto` lets the evaluation choose the window from
- * `REPURCHASE_WINDOW_CANDIDATES` by the hold-out MAP@12 of each (`tunedWindowDays`). Items are ranked by that recency weight, heaviest first;
+ * `REPURCHASE_WINDOW_CANDIDATES` by the hold-out MAP@12 of each, and `REPURCHASE_BOOST=auto`
+ * whether repurchases compete with the model's items or go ahead of them (`tunedRepurchase`).
+ * Items are ranked by that recency weight, heaviest first;
  * ties — one basket's items share a day — go to the higher model score (`rankRepurchase`), then
  * to the later purchase, then to the lower id.
  */
@@ -25,30 +27,106 @@ export const REPURCHASE_WINDOW_CANDIDATES = [7, 28, 90, 365, 730] as const;
 /** The window of `auto` while the served version has no evaluated windows. */
 export const AUTO_WINDOW_FALLBACK_DAYS = 28;
 
-/** The evaluation policy that measures one window. */
-export function windowPolicyName(days: number): string {
-  return `window_${days}`;
+/**
+ * How a repurchase enters the list: a number is the boost of the merge rule (it competes with the
+ * model's items on a lifted score); `first` puts the repurchases ahead of the model's items.
+ */
+export type RepurchaseBoost = number | 'first';
+/** The boosts `REPURCHASE_BOOST=auto` chooses from; the first one is the fallback. */
+export const REPURCHASE_BOOST_CANDIDATES: readonly RepurchaseBoost[] = [1, 'first'];
+
+/**
+ * What fills the list after (or among) the repurchases: the model's nearest items, or the
+ * trending list — for a shop whose model does not yet find new items better than popularity.
+ * With `trending` the repurchases lead (trending items have no model score to compete on),
+ * ordered by the merge score of the numeric boost (1 under `first`).
+ */
+export const REPURCHASE_FILLS = ['model', 'trending'] as const;
+export type RepurchaseFill = (typeof REPURCHASE_FILLS)[number];
+
+/** The repurchase settings a plain request gets: the window, the merge, what fills the list. */
+export interface RepurchasePlan {
+  windowDays: number;
+  boost: RepurchaseBoost;
+  fill: RepurchaseFill;
 }
 
 /**
- * The window `auto` serves for a version: the candidate with the best MAP@12 in the version's
- * evaluated figures (hold-out, else prequential without the replay), the shorter on a tie;
- * `AUTO_WINDOW_FALLBACK_DAYS` when the version has none.
+ * The evaluation policy that measures one plan: `window_<days>` with the numeric boost the
+ * evaluation runs with, `window_<days>_first` with `first`, `window_<days>_trending` with the
+ * trending fill (whose repurchases always lead).
  */
-export function tunedWindowDays(metrics: Readonly<Record<string, number>> | undefined): number {
+export function windowPolicyName(
+  days: number,
+  boost: RepurchaseBoost = 1,
+  fill: RepurchaseFill = 'model',
+): string {
+  if (fill === 'trending') return `window_${days}_trending`;
+  return boost === 'first' ? `window_${days}_first` : `window_${days}`;
+}
+
+/** The plans `tunedRepurchase` may choose from under a configuration (`auto` = every candidate). */
+export function repurchasePlans(configured: {
+  windowDays: number | 'auto';
+  boost: RepurchaseBoost | 'auto';
+  fill: RepurchaseFill | 'auto';
+}): RepurchasePlan[] {
+  const windows = configured.windowDays === 'auto' ? REPURCHASE_WINDOW_CANDIDATES : [configured.windowDays];
+  const boosts = configured.boost === 'auto' ? REPURCHASE_BOOST_CANDIDATES : [configured.boost];
+  const fills = configured.fill === 'auto' ? REPURCHASE_FILLS : [configured.fill];
+  const plans: RepurchasePlan[] = [];
+  for (const windowDays of windows) {
+    for (const fill of fills) {
+      for (const boost of boosts) {
+        // Under the trending fill the repurchases lead whatever the boost: one plan per window.
+        if (fill === 'trending' && boosts.length > 1 && boost === 'first') continue;
+        plans.push({ windowDays, boost, fill });
+      }
+    }
+  }
+  return plans;
+}
+
+/**
+ * The plan `auto` serves for a version: among the allowed plans (`repurchasePlans`: a configured
+ * value allows only itself), the one with the best MAP@12 in the version's evaluated figures
+ * (hold-out, else prequential without the replay); on a tie the earlier plan (shorter window,
+ * model fill, boost 1 before `first`). A numeric boost's figures are those of `window_<days>`,
+ * measured with the boost the evaluation was configured with. Without figures: the fallbacks
+ * (`AUTO_WINDOW_FALLBACK_DAYS`, the first boost candidate, the model fill).
+ */
+export function tunedRepurchase(
+  metrics: Readonly<Record<string, number>> | undefined,
+  configured: {
+    windowDays: number | 'auto';
+    boost: RepurchaseBoost | 'auto';
+    fill?: RepurchaseFill | 'auto';
+  } = { windowDays: 'auto', boost: 'auto' },
+): RepurchasePlan {
+  const plans = repurchasePlans({ ...configured, fill: configured.fill ?? 'auto' });
   for (const prefix of ['holdout', 'prequential_static']) {
-    let best: number | null = null;
+    let best: RepurchasePlan | null = null;
     let bestMap = -1;
-    for (const days of REPURCHASE_WINDOW_CANDIDATES) {
-      const map = metrics?.[`${prefix}_${windowPolicyName(days)}_map_at_12`];
+    for (const plan of plans) {
+      const map =
+        metrics?.[`${prefix}_${windowPolicyName(plan.windowDays, plan.boost, plan.fill)}_map_at_12`];
       if (typeof map === 'number' && Number.isFinite(map) && map > bestMap) {
-        best = days;
+        best = plan;
         bestMap = map;
       }
     }
     if (best !== null) return best;
   }
-  return AUTO_WINDOW_FALLBACK_DAYS;
+  return {
+    windowDays: configured.windowDays === 'auto' ? AUTO_WINDOW_FALLBACK_DAYS : configured.windowDays,
+    boost: configured.boost === 'auto' ? REPURCHASE_BOOST_CANDIDATES[0]! : configured.boost,
+    fill: configured.fill === undefined || configured.fill === 'auto' ? 'model' : configured.fill,
+  };
+}
+
+/** The window of `tunedRepurchase` (every window allowed, every boost). */
+export function tunedWindowDays(metrics: Readonly<Record<string, number>> | undefined): number {
+  return tunedRepurchase(metrics).windowDays;
 }
 
 export interface RepurchaseOptions {
@@ -64,9 +142,12 @@ export interface RepurchaseOptions {
   /**
    * How much recency lifts a purchased item against the model's new items: its score is the
    * model score + boost × recency weight × the best new item's score (see the recommender's
-   * merge rule).
+   * merge rule); `first`: repurchases ahead of the model's items; `auto`: the boost the served
+   * version's evaluation chose (`tunedRepurchase`).
    */
-  boost: number;
+  boost: RepurchaseBoost | 'auto';
+  /** What fills the list besides the repurchases; `auto`: what the served version's evaluation chose. */
+  fill: RepurchaseFill | 'auto';
 }
 
 export interface RepurchaseCandidate {

@@ -70,6 +70,8 @@ export function recommendRequest(
     ...(query.repurchase_window_days !== undefined
       ? { repurchaseWindowDays: query.repurchase_window_days }
       : {}),
+    ...(query.repurchase_boost !== undefined ? { repurchaseBoost: query.repurchase_boost } : {}),
+    ...(query.repurchase_fill !== undefined ? { repurchaseFill: query.repurchase_fill } : {}),
   };
 }
 

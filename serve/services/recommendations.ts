@@ -35,12 +35,15 @@ import {
 } from '../pipeline/filters.ts';
 import { mmrSelect } from '../pipeline/mmr.ts';
 import {
+  type RepurchaseBoost,
   type RepurchaseCandidate,
+  type RepurchaseFill,
   type RepurchaseMode,
   type RepurchaseOptions,
+  type RepurchasePlan,
   rankRepurchase,
   repurchaseCandidates,
-  tunedWindowDays,
+  tunedRepurchase,
 } from '../pipeline/repurchase.ts';
 import { interleave, trendingScore } from '../pipeline/trending.ts';
 import { noModel } from '../problem.ts';
@@ -61,6 +64,10 @@ export interface RecommendRequest {
   repurchase: RepurchaseMode;
   /** The repurchase window of this request; default: the configured or the version's tuned one. */
   repurchaseWindowDays?: number;
+  /** How this request merges repurchases; default: the configured or the version's tuned boost. */
+  repurchaseBoost?: RepurchaseBoost;
+  /** What fills this request's list; default: the configured or the version's tuned fill. */
+  repurchaseFill?: RepurchaseFill;
 }
 
 export interface RecommendedItem {
@@ -124,22 +131,24 @@ export function createRecommender(options: {
 }
 
 export class Recommender {
-  /** `REPURCHASE_WINDOW_DAYS=auto`: the window chosen for each version, from its figures. */
-  private readonly tunedWindows = new Map<string, Promise<number>>();
+  /** `REPURCHASE_WINDOW_DAYS` / `REPURCHASE_BOOST` `auto`: the plan chosen for each version. */
+  private readonly tunedPlans = new Map<string, Promise<RepurchasePlan>>();
 
   constructor(private readonly deps: RecommenderDeps) {}
 
-  /** The repurchase window a plain request gets under `version`. */
-  private windowDays(version: string): number | Promise<number> {
-    const configured = this.deps.repurchase.windowDays;
-    if (configured !== 'auto') return configured;
-    let tuned = this.tunedWindows.get(version);
+  /** The repurchase window and boost a plain request gets under `version`. */
+  private plan(version: string): RepurchasePlan | Promise<RepurchasePlan> {
+    const { windowDays, boost, fill } = this.deps.repurchase;
+    if (windowDays !== 'auto' && boost !== 'auto' && fill !== 'auto') return { windowDays, boost, fill };
+    let tuned = this.tunedPlans.get(version);
     if (tuned === undefined) {
-      tuned = this.deps.featureStore.getVersionInfo(version).then((info) => tunedWindowDays(info?.metrics));
+      tuned = this.deps.featureStore
+        .getVersionInfo(version)
+        .then((info) => tunedRepurchase(info?.metrics, { windowDays, boost, fill }));
       // A failed read is not remembered: the next request asks again.
-      tuned.catch(() => this.tunedWindows.delete(version));
-      if (this.tunedWindows.size > 8) this.tunedWindows.clear();
-      this.tunedWindows.set(version, tuned);
+      tuned.catch(() => this.tunedPlans.delete(version));
+      if (this.tunedPlans.size > 8) this.tunedPlans.clear();
+      this.tunedPlans.set(version, tuned);
     }
     return tuned;
   }
@@ -185,6 +194,20 @@ export class Recommender {
       fallback.fallback_reason = reason;
       return fallback;
     }
+    if (user.fill === 'trending') {
+      // The repurchases, ordered with the model's scores, lead; trending fills the rest.
+      metrics.recommendationRequests.inc({ source: 'trending', user_type: 'known' });
+      const { head } = mergeCandidates(found.hits, found.again, {
+        boost: user.boost,
+        maxItems: this.deps.repurchase.maxItems,
+        lead: true,
+      });
+      return this.fromTrending(
+        request,
+        user,
+        head.map((entry) => entry.pick),
+      );
+    }
     metrics.recommendationRequests.inc({ source: 'personalized', user_type: 'known' });
     return this.rerankAndExplain(request, user, found, useMmr, traced);
   }
@@ -208,18 +231,29 @@ export class Recommender {
     if (version === null) throw noModel();
     const vector = userIdx === null ? null : await featureStore.getUserVector(version, userIdx);
     const purchased = mode === 'auto' ? [...new Set(recent.map((p) => p.item_idx))] : excluded;
-    const again =
-      mode === 'auto' && recent.length > 0
-        ? repurchaseCandidates(
-            recent,
-            {
-              windowDays: request.repurchaseWindowDays ?? (await this.windowDays(version)),
-              halfLifeDays: this.deps.repurchase.halfLifeDays,
-            },
-            (this.deps.now ?? Date.now)(),
-          )
-        : [];
-    return { version, vector, purchased, recent, again };
+    let again: RepurchaseCandidate[] = [];
+    let boost: RepurchaseBoost = 0;
+    let fill: RepurchaseFill = 'model';
+    if (mode === 'auto') {
+      const needsPlan =
+        request.repurchaseWindowDays === undefined ||
+        request.repurchaseBoost === undefined ||
+        request.repurchaseFill === undefined;
+      const plan = needsPlan ? await this.plan(version) : undefined;
+      boost = request.repurchaseBoost ?? plan!.boost;
+      fill = request.repurchaseFill ?? plan!.fill;
+      if (recent.length > 0) {
+        again = repurchaseCandidates(
+          recent,
+          {
+            windowDays: request.repurchaseWindowDays ?? plan!.windowDays,
+            halfLifeDays: this.deps.repurchase.halfLifeDays,
+          },
+          (this.deps.now ?? Date.now)(),
+        );
+      }
+    }
+    return { version, vector, purchased, recent, again, boost, fill };
   }
 
   /**
@@ -237,7 +271,8 @@ export class Recommender {
     const [hits, history, again] = await Promise.all([
       this.deps.vectorIndex.search({
         vector,
-        k: useMmr ? request.k * this.deps.oversampling : request.k,
+        // Under the trending fill the search only gives the scale of the user's scores.
+        k: user.fill === 'trending' ? 1 : useMmr ? request.k * this.deps.oversampling : request.k,
         filter: toSearchFilter(request.filters, user.purchased),
         withVectors: true,
         version,
@@ -299,9 +334,18 @@ export class Recommender {
   ): Recommendations {
     const { metrics } = this.deps;
     const { history } = found;
-    const pool = mergeCandidates(found.hits, found.again, this.deps.repurchase);
+    const merged = mergeCandidates(found.hits, found.again, {
+      boost: user.boost,
+      maxItems: this.deps.repurchase.maxItems,
+    });
+    const { pool } = merged;
+    // `first`: the repurchases lead as ranked; MMR (or the top) fills the rest from the model.
+    const head = merged.head.length > request.k ? merged.head.slice(0, request.k) : merged.head;
+    const k = request.k - head.length;
     let chosen: PoolEntry[];
-    if (useMmr && pool.length > 1 && request.k > 1) {
+    if (k <= 0) {
+      chosen = [];
+    } else if (useMmr && pool.length > 1 && k > 1) {
       const span = traced
         ? tracer().startSpan('recommend.mmr', { attributes: { 'recsys.candidates': pool.length } })
         : undefined;
@@ -309,7 +353,7 @@ export class Recommender {
       // Hits carry their vectors (the search asked withVectors).
       const order = mmrSelect(
         pool as Array<{ score: number; vector: ArrayLike<number> }>,
-        request.k,
+        k,
         request.diversityLambda,
       );
       chosen = order.map((i) => pool[i]!);
@@ -317,8 +361,9 @@ export class Recommender {
       metrics.mmrApplied.inc();
       span?.end();
     } else {
-      chosen = pool.length > request.k ? pool.slice(0, request.k) : pool;
+      chosen = pool.length > k ? pool.slice(0, k) : pool;
     }
+    if (head.length > 0) chosen = [...head, ...chosen];
     const vectors: Array<ArrayLike<number>> = new Array(chosen.length);
     const items: RecommendedItem[] = new Array(chosen.length);
     let reoffered = 0;
@@ -370,13 +415,16 @@ export class Recommender {
    * With `repurchase=auto` the user's repurchase candidates come first (when the index can give
    * their payloads).
    */
-  private async fromTrending(request: RecommendRequest, user: LoadedUser): Promise<Recommendations> {
+  private async fromTrending(
+    request: RecommendRequest,
+    user: LoadedUser,
+    ranked?: readonly RepurchasePick[],
+  ): Promise<Recommendations> {
     const { trending } = this.deps;
     const { version } = user;
-    const again = (await this.repurchasePicks(request, user, null).catch(() => [] as RepurchasePick[])).slice(
-      0,
-      Math.min(request.k, this.deps.repurchase.maxItems),
-    );
+    const again = (
+      ranked ?? (await this.repurchasePicks(request, user, null).catch(() => [] as RepurchasePick[]))
+    ).slice(0, Math.min(request.k, this.deps.repurchase.maxItems));
     this.countExcluded(user, again.length);
     const eligible = filterPredicate(toSearchFilter(request.filters, user.purchased));
     const groups = request.filters.productGroups;
@@ -416,6 +464,10 @@ interface LoadedUser {
   recent: readonly Purchase[];
   /** Repurchase candidates (`repurchase=auto`), not yet filtered or ranked. */
   again: RepurchaseCandidate[];
+  /** How the candidates merge with the model's items (see `mergeCandidates`). */
+  boost: RepurchaseBoost;
+  /** What fills the list besides them: the model's items, or trending (`repurchase=auto`). */
+  fill: RepurchaseFill;
 }
 
 interface RepurchasePick {
@@ -440,30 +492,39 @@ interface BoostedPick {
 
 type PoolEntry = SearchHit | BoostedPick;
 
+/** The boost that orders the repurchases among themselves under `first`. */
+const FIRST_ORDER_BOOST = 1;
+
 /**
- * The merge rule: a repurchase candidate competes with the model's new items on
- * `model score + REPURCHASE_BOOST × recency weight × |best new item's score|` — the boost is a
- * share of the user's own score scale, so one setting fits every user — and at most
- * REPURCHASE_MAX_ITEMS of them (the best by that score) enter. The pool, best first, is what
- * MMR re-ranks (or the top k are taken from).
+ * The merge rule. Each repurchase candidate gets `model score + boost × recency weight × |best
+ * new item's score|` — the boost is a share of the user's own score scale, so one setting fits
+ * every user — and at most `maxItems` of them (the best by that score) are kept. With a numeric
+ * boost they compete with the model's new items on that score, in one pool that MMR re-ranks (or
+ * the top k are taken from). With `first` they are the head of the list, ordered by that score
+ * with boost 1, ahead of the model's items, which fill the rest: the list is then never worse for
+ * its repurchases than the repurchases alone (they keep their order and places), and a user
+ * without a vector (model score 0) gets the same order by recency on the cold path.
  */
 function mergeCandidates(
   hits: readonly SearchHit[],
   again: readonly RepurchasePick[],
-  options: Pick<RepurchaseOptions, 'boost' | 'maxItems'>,
-): PoolEntry[] {
+  options: { boost: RepurchaseBoost; maxItems: number; lead?: boolean },
+): { head: BoostedPick[]; pool: PoolEntry[] } {
   // Without repurchase candidates the pool is the hits themselves (no copies on the hot path).
-  if (again.length === 0 || options.maxItems === 0) return hits as PoolEntry[];
-  const pool: readonly PoolEntry[] = hits;
+  if (again.length === 0 || options.maxItems === 0) return { head: [], pool: hits as PoolEntry[] };
   const scale = Math.abs(hits[0]?.score ?? 0) || 1;
+  const first = options.boost === 'first' || options.lead === true;
+  const boost = options.boost === 'first' ? FIRST_ORDER_BOOST : options.boost;
   const boosted: BoostedPick[] = again
     .map((pick) => ({
-      score: pick.score + options.boost * pick.candidate.weight * scale,
+      score: pick.score + boost * pick.candidate.weight * scale,
       vector: pick.point.vector,
       pick,
     }))
     .sort((a, b) => b.score - a.score || a.pick.point.id - b.pick.point.id)
     .slice(0, options.maxItems);
+  if (first) return { head: boosted, pool: hits as PoolEntry[] };
+  const pool: readonly PoolEntry[] = hits;
   // Merge of two lists sorted by score; a repurchase goes first on an equal score.
   const out: PoolEntry[] = [];
   let i = 0;
@@ -473,7 +534,7 @@ function mergeCandidates(
       out.push(boosted[i++]!);
     else out.push(pool[j++]!);
   }
-  return out;
+  return { head: [], pool: out };
 }
 
 function repurchaseItem(pick: RepurchasePick, score: number): RecommendedItem {

@@ -356,7 +356,7 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
       // USER bought 5, 1, 0, 10 on four consecutive days (newest first); asked the day after the
       // last, with a 28-day window and a 7-day half-life all four are candidates. A large boost
       // puts them ahead of every new item, in recency order; the merge itself is tested below.
-      const STAGE = { windowDays: 28, halfLifeDays: 7, maxItems: 12, boost: 100 };
+      const STAGE = { windowDays: 28, halfLifeDays: 7, maxItems: 12, boost: 100, fill: 'model' as const };
       const BOUGHT = USER.purchases.map((p) => p.item_idx);
       const dayAfter = () => new Date('2026-01-06T00:00:00.000Z');
       let shop: Harness;
@@ -420,6 +420,60 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
         for (const item of items(body)) expect(item.score).toBeCloseTo(score.get(item.item_idx)!, 4);
       });
 
+      it('with boost first, leads with the purchases by their merge score and fills the rest by MMR', async () => {
+        // boost 0 would rank purchases by model score alone; first overrides it per request.
+        const harness = makeApp({ repurchaseStage: { ...STAGE, boost: 0 } }, dayAfter);
+        const first = await ask(
+          `/recommend/${USER.userIdx}?repurchase=auto&repurchase_boost=first&k=7&diversity_lambda=1`,
+          harness,
+        );
+        // The head: the purchases by model score + 1 × recency weight × the best new score.
+        const oracle = rankByInnerProduct(USER.vector!, (m) => !PURCHASED.has(m.item_idx));
+        const best = innerProduct(USER.vector!, vectorOf(oracle[0]!));
+        const asked = Date.parse('2026-01-06T00:00:00.000Z');
+        const merged = new Map(
+          USER.purchases.map((p) => [
+            p.item_idx,
+            innerProduct(USER.vector!, vectorOf(p.item_idx)) +
+              (7 / (7 + (asked - Date.parse(p.ts)) / 86_400_000)) * best,
+          ]),
+        );
+        const head = [...merged].sort((a, b) => b[1] - a[1]).map(([id]) => id);
+        expect(ids(first.body).slice(0, 4)).toEqual(head);
+        expect(ids(first.body).slice(4)).toEqual(oracle.slice(0, 3));
+        for (const [i, item] of items(first.body).entries()) {
+          expect(item.bought_before !== undefined).toBe(i < 4);
+          const expected =
+            i < 4 ? merged.get(item.item_idx)! : innerProduct(USER.vector!, vectorOf(item.item_idx));
+          expect(item.score).toBeCloseTo(expected, 4);
+        }
+        // With MMR the head stays and the rest is a diversified pick among new items; k holds.
+        const mmr = await ask(
+          `/recommend/${USER.userIdx}?repurchase=auto&repurchase_boost=first&k=7&diversity_lambda=0.3`,
+          harness,
+        );
+        expect(ids(mmr.body).slice(0, 4)).toEqual(head);
+        expect(ids(mmr.body)).toHaveLength(7);
+        for (const id of ids(mmr.body).slice(4)) expect(PURCHASED.has(id)).toBe(false);
+        // k smaller than the head: the first k purchases.
+        const short = await ask(
+          `/recommend/${USER.userIdx}?repurchase=auto&repurchase_boost=first&k=2`,
+          harness,
+        );
+        expect(ids(short.body)).toEqual(head.slice(0, 2));
+        // Filters and exclude_ids apply to the head too.
+        const group = metadataOf(BOUGHT[0]!).product_group_name;
+        const filtered = await ask(
+          `/recommend/${USER.userIdx}?repurchase=auto&repurchase_boost=first&k=6&product_group=${encodeURIComponent(group)}&exclude_ids=${BOUGHT[1]}`,
+          harness,
+        );
+        const again = head.filter((id) => id !== BOUGHT[1] && metadataOf(id).product_group_name === group);
+        expect(ids(filtered.body).slice(0, again.length).sort()).toEqual([...again].sort());
+        for (const item of items(filtered.body)) expect(item.metadata.product_group_name).toBe(group);
+        expect(ids(filtered.body)).not.toContain(BOUGHT[1]);
+        expect(new Set(ids(filtered.body)).size).toBe(ids(filtered.body).length);
+      });
+
       it('honours k, with repurchases taking the first places', async () => {
         const { body } = await ask(`/recommend/${USER.userIdx}?repurchase=auto&k=3`);
         expect(ids(body)).toEqual(BOUGHT.slice(0, 3));
@@ -466,6 +520,51 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
         expect(first.explanation![0]).toMatchObject({ item_idx: first.item_idx, similarity: 1 });
       });
 
+      it('with the trending fill, leads with the purchases by merge score, then trending', async () => {
+        const harness = makeApp({ repurchaseStage: { ...STAGE, boost: 0.5, fill: 'trending' } }, dayAfter);
+        const { body } = await ask(`/recommend/${USER.userIdx}?repurchase=auto&k=7`, harness);
+        expect(body.source).toBe('trending');
+        expect(body.fallback_reason).toBeUndefined();
+        // The head: model score + 0.5 × recency weight × the best new item's score.
+        const best = innerProduct(
+          USER.vector!,
+          vectorOf(rankByInnerProduct(USER.vector!, (m) => !PURCHASED.has(m.item_idx))[0]!),
+        );
+        const asked = Date.parse('2026-01-06T00:00:00.000Z');
+        const head = USER.purchases
+          .map((p) => ({
+            id: p.item_idx,
+            score:
+              innerProduct(USER.vector!, vectorOf(p.item_idx)) +
+              0.5 * (7 / (7 + (asked - Date.parse(p.ts)) / 86_400_000)) * best,
+          }))
+          .sort((a, b) => b.score - a.score)
+          .map((e) => e.id);
+        expect(ids(body)).toEqual([
+          ...head,
+          ...WORLD_TRENDING_GLOBAL.filter((id) => !PURCHASED.has(id)).slice(0, 3),
+        ]);
+        for (const [i, item] of items(body).entries()) expect(item.bought_before !== undefined).toBe(i < 4);
+        // k below the head, a filter, exclude_ids, and a request back to the model's items.
+        expect(ids((await ask(`/recommend/${USER.userIdx}?repurchase=auto&k=2`, harness)).body)).toEqual(
+          head.slice(0, 2),
+        );
+        const group = metadataOf(BOUGHT[0]!).product_group_name;
+        const filtered = await ask(
+          `/recommend/${USER.userIdx}?repurchase=auto&k=5&product_group=${encodeURIComponent(group)}&exclude_ids=${BOUGHT[0]}`,
+          harness,
+        );
+        for (const item of items(filtered.body)) {
+          expect(item.metadata.product_group_name).toBe(group);
+          expect(item.item_idx).not.toBe(BOUGHT[0]);
+        }
+        const model = await ask(
+          `/recommend/${USER.userIdx}?repurchase=auto&repurchase_fill=model&k=7&diversity_lambda=1`,
+          harness,
+        );
+        expect(model.body.source).toBe('personalized');
+      });
+
       it('offers a cold user with history their purchase first, then trending', async () => {
         const { body } = await ask(`/recommend/${COLD_USER.userIdx}?repurchase=auto&k=4`);
         expect(body.source).toBe('trending');
@@ -495,6 +594,10 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
         ['repurchase_window_days=-1', /^repurchase_window_days: /],
         ['repurchase_window_days=abc', /^repurchase_window_days: /],
         ['repurchase_window_days=3651', /^repurchase_window_days: /],
+        ['repurchase_boost=last', /^repurchase_boost: must be first or a number/],
+        ['repurchase_boost=-1', /^repurchase_boost: must be first or a number/],
+        ['repurchase_boost=1001', /^repurchase_boost: must be first or a number/],
+        ['repurchase_fill=random', /^repurchase_fill: must be one of model, trending/],
         [
           'repurchase=auto&exclude_purchased=true',
           /^repurchase: give either repurchase or exclude_purchased/,
