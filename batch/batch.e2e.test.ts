@@ -15,6 +15,7 @@ import { loadConfig } from '../lib/config.ts';
 import { generate } from '../lib/hm/generate.ts';
 import { createLogger } from '../lib/observability/logger.ts';
 import { sleep } from '../lib/retry.ts';
+import { ageSegment } from '../lib/segments.ts';
 import { SparkSession } from '../lib/spark-connect/index.ts';
 import { BundleReader, listBundles } from '../lib/stores/bundle.ts';
 import { createFeatureStore, createVectorIndex, type FeatureStore } from '../lib/stores/index.ts';
@@ -242,6 +243,24 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
     const trending = await store.getTrending(firstVersion, { kind: 'global' });
     expect(trending.length).toBeGreaterThan(0);
     expect(trending).toEqual((await bundle.trending()).global);
+    // Customer segments: a list per age band of the buyers, and each customer's band in the store.
+    const segmentLists = (await bundle.trending()).segments ?? {};
+    expect(Object.keys(segmentLists).length).toBeGreaterThan(0);
+    for (const [segment, items] of Object.entries(segmentLists)) {
+      expect(await store.getTrending(firstVersion, { kind: 'segment', segment })).toEqual(items);
+    }
+    const ages = await spark.read
+      .format('delta')
+      .load(lake.bronze.customers)
+      .join(spark.read.format('delta').load(lake.silver.userIds), 'customer_id')
+      .where('age IS NOT NULL')
+      .limit(20)
+      .collect();
+    expect(ages.length).toBeGreaterThan(0);
+    for (const row of ages) {
+      expect(await store.getUserSegment(Number(row['user_idx']))).toBe(ageSegment(Number(row['age'])));
+    }
+    expect(output).toMatch(/cold-start lists \(TRENDING_SEGMENTS=auto\): (per customer segment|global)/);
     const [someUser] = (await spark.read.format('delta').load(lake.silver.purchases).limit(1).collect()).map(
       (r) => Number(r['user_idx']),
     );

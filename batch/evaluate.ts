@@ -25,6 +25,7 @@
  * Quality gate (`--min-map-ratio R`): fails when the served default's MAP@12 (hold-out, all users)
  * is below R × that of the trending policy.
  */
+
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ValidationError } from '../lib/errors.ts';
@@ -36,6 +37,7 @@ import {
   tunedRepurchase,
   windowPolicyName,
 } from '../serve/pipeline/repurchase.ts';
+import { tunedSegments } from '../serve/services/recommendations.ts';
 import { type BatchContext, BatchError, type BatchStep, type StepResult } from './context.ts';
 import { K, policySet, type ServingPolicy } from './evaluation/policies.ts';
 import { type ReplayEvent, replayThroughUpdater } from './evaluation/replay.ts';
@@ -326,10 +328,39 @@ export async function evaluateServed(
         const info = await stores.featureStore.getVersionInfo(version);
         if (info)
           await stores.featureStore.putVersionInfo({ ...info, metrics: { ...info.metrics, ...measured } });
+        // The recommender chose a plan from the figures before these: choose again.
+        stores.recommender.forgetPlans();
         const chosen = tunedRepurchase(measured, stage);
         ctx.print(
           `  repurchase window (REPURCHASE_WINDOW_DAYS=${stage.windowDays}): ${chosen.windowDays} days, ` +
             `boost (REPURCHASE_BOOST=${stage.boost}): ${chosen.boost}, fill (REPURCHASE_FILL=${stage.fill}): ${chosen.fill}`,
+        );
+      }
+      // TRENDING_SEGMENTS=auto: the default list with and without the segment lists for cold
+      // users, on the hold-out, recorded the same way (`segments_on`, `segments_off`).
+      if (serve.trendingSegments === 'auto' && plans.length > 0) {
+        const before = rows.length;
+        await score(
+          plans[0]!,
+          'static',
+          (['on', 'off'] as const).map(
+            (v): ServingPolicy => ({
+              name: `segments_${v}`,
+              query: `trending_segments=${v}`,
+              description: `the API defaults, segment trending ${v} for cold users`,
+            }),
+          ),
+        );
+        const segmentRows = rows.splice(before);
+        tuningRows.push(...segmentRows);
+        const measured = metricsOf(segmentRows);
+        const info = await stores.featureStore.getVersionInfo(version);
+        if (info)
+          await stores.featureStore.putVersionInfo({ ...info, metrics: { ...info.metrics, ...measured } });
+        // The recommender chose a plan from the figures before these: choose again.
+        stores.recommender.forgetPlans();
+        ctx.print(
+          `  cold-start lists (TRENDING_SEGMENTS=auto): ${tunedSegments(measured, 'auto') ? 'per customer segment' : 'global'}`,
         );
       }
       // Static first for every protocol: the replay then changes the stores.

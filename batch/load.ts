@@ -29,7 +29,7 @@ import type { BatchContext, BatchStep, StepResult } from './context.ts';
 import { readMetrics } from './evaluate.ts';
 import { ITEM_PAYLOAD_COLUMNS } from './preprocess.ts';
 import { delta } from './spark.ts';
-import { readTrending } from './trending.ts';
+import { readTrending, userSegments } from './trending.ts';
 import { currentVersion } from './versions.ts';
 
 type Row = Record<string, unknown>;
@@ -190,6 +190,11 @@ export async function writeBundle(
     for await (const rows of chunks(scoped(delta(spark, lake.silver.userIds), scope), ctx.signal)) {
       await writer.appendUserIds(
         rows.map((r): [string, number] => [String(r['customer_id']), Number(r['user_idx'])]),
+      );
+    }
+    for await (const rows of chunks(scoped(userSegments(ctx), scope), ctx.signal)) {
+      await writer.appendUserSegments(
+        rows.map((r): [string, number] => [String(r['segment']), Number(r['user_idx'])]),
       );
     }
     for await (const rows of chunks(delta(spark, lake.silver.itemIds), ctx.signal)) {

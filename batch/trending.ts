@@ -1,7 +1,7 @@
 /**
  * Step `trending`: the most-bought items of the last TRENDING_DAYS days (up to the last day with
- * a purchase), each purchase weighted by its recency (TRENDING_HALF_LIFE_DAYS), globally and per
- * product group, for a model version. Only items with a vector in
+ * a purchase), each purchase weighted by its recency (TRENDING_HALF_LIFE_DAYS), globally, per
+ * product group and per customer segment (age band, lib/segments.ts), for a model version. Only items with a vector in
  * that version are listed, so serving can always show their payload and score them. Lists go to
  * `gold/trending` (replacing the version's earlier rows); `load` puts them into the bundle and
  * the feature store.
@@ -9,6 +9,8 @@
  * The step runs before `load` (the architecture sketch drew it after): the bundle is immutable
  * once written, so its trending lists must exist when it is written.
  */
+
+import { ageSegmentSql } from '../lib/segments.ts';
 import { col, type DataFrame, expr, functions as F, lit, Window } from '../lib/spark-connect/index.ts';
 import type { TrendingLists } from '../lib/stores/bundle.ts';
 import type { BatchContext, BatchStep, StepResult } from './context.ts';
@@ -21,6 +23,20 @@ export const TRENDING_SIZE = 100;
 
 /** Scope value of the global list in `gold/trending`. */
 const GLOBAL = '__global__';
+/** Scope prefix of a customer segment's list in `gold/trending` (`__segment__:age:25-34`). */
+const SEGMENT_PREFIX = '__segment__:';
+
+/**
+ * Each user's customer segment (`user_idx`, `segment`): the age band of the customer's age in
+ * `bronze/customers`, for the customers that give one.
+ */
+export function userSegments(ctx: BatchContext): DataFrame {
+  const { spark, lake } = ctx;
+  return delta(spark, lake.silver.userIds)
+    .join(delta(spark, lake.bronze.customers).select('customer_id', 'age'), 'customer_id')
+    .select(col('user_idx'), expr(ageSegmentSql('age')).alias('segment'))
+    .where(col('segment').isNotNull());
+}
 
 /**
  * The ranked trending rows (`scope`, `rank`, `item_idx`, `purchases`) of `version` over the
@@ -33,16 +49,23 @@ export function trendingRanks(ctx: BatchContext, version: string, lastDay: strin
   // Each purchase counts 0.5^(days before lastDay / TRENDING_HALF_LIFE_DAYS): the latest days'
   // bestsellers lead (every day counts the same with a half-life of 0).
   const weight = expr(decayExpression('t_dat', lastDay, config.model.trendingHalfLifeDays));
-  const counts = delta(spark, lake.silver.purchases)
-    .where(
-      col('t_dat')
-        .gt(F.to_date(lit(from)))
-        .and(col('t_dat').leq(F.to_date(lit(lastDay)))),
-    )
+  const recent = delta(spark, lake.silver.purchases).where(
+    col('t_dat')
+      .gt(F.to_date(lit(from)))
+      .and(col('t_dat').leq(F.to_date(lit(lastDay)))),
+  );
+  const served = delta(spark, lake.gold.itemFactors(version)).select('item_idx');
+  const counts = recent
     .groupBy('item_idx')
     .agg(F.sum(weight).alias('score'), F.count().alias('purchases'))
-    .join(delta(spark, lake.gold.itemFactors(version)).select('item_idx'), 'item_idx', 'semi')
+    .join(served, 'item_idx', 'semi')
     .join(delta(spark, lake.silver.items).select('item_idx', 'product_group_name'), 'item_idx');
+  // Per customer segment (the age band): the same counts over the segment's buyers.
+  const bySegment = recent
+    .join(userSegments(ctx), 'user_idx')
+    .groupBy('segment', 'item_idx')
+    .agg(F.sum(weight).alias('score'), F.count().alias('purchases'))
+    .join(served, 'item_idx', 'semi');
   const ranked = (scope: ReturnType<typeof col>) =>
     F.row_number().over(
       Window.partitionBy(scope).orderBy(col('score').desc(), col('purchases').desc(), col('item_idx').asc()),
@@ -55,8 +78,15 @@ export function trendingRanks(ctx: BatchContext, version: string, lastDay: strin
     .withColumn('scope', col('product_group_name'))
     .withColumn('rank', ranked(col('scope')))
     .where(col('rank').leq(TRENDING_SIZE));
+  const segments = bySegment
+    .withColumn('scope', F.concat(lit(SEGMENT_PREFIX), col('segment')))
+    .withColumn('rank', ranked(col('scope')))
+    .where(col('rank').leq(TRENDING_SIZE));
+  const columns = ['scope', 'rank', 'item_idx', 'purchases'];
   return global
-    .union(groups)
+    .select(...columns)
+    .union(groups.select(...columns))
+    .union(segments.select(...columns))
     .select(
       col('scope'),
       col('rank').cast('int').alias('rank'),
@@ -91,10 +121,18 @@ async function run(ctx: BatchContext): Promise<StepResult> {
 
   const lists = await readTrending(ctx, version);
   const groupCount = Object.keys(lists.groups).length;
-  const rows = lists.global.length + Object.values(lists.groups).reduce((n, l) => n + l.length, 0);
+  const segmentCount = Object.keys(lists.segments ?? {}).length;
+  const rows =
+    lists.global.length +
+    [...Object.values(lists.groups), ...Object.values(lists.segments ?? {})].reduce(
+      (n, l) => n + l.length,
+      0,
+    );
   return {
     rows,
-    summary: `${lists.global.length} global + ${groupCount} product-group lists (${config.model.trendingDays} days to ${split.lastDay}) for ${version}`,
+    summary:
+      `${lists.global.length} global + ${groupCount} product-group + ${segmentCount} customer-segment lists ` +
+      `(${config.model.trendingDays} days to ${split.lastDay}) for ${version}`,
   };
 }
 
@@ -116,7 +154,11 @@ function listsFromRows(rows: Array<Record<string, unknown>>): TrendingLists {
     const scope = String(row['scope']);
     const item = Number(row['item_idx']);
     if (scope === GLOBAL) out.global.push(item);
-    else {
+    else if (scope.startsWith(SEGMENT_PREFIX)) {
+      const segments = (out.segments ??= {});
+      const name = scope.slice(SEGMENT_PREFIX.length);
+      (segments[name] ??= []).push(item);
+    } else {
       const list = out.groups[scope] ?? [];
       list.push(item);
       out.groups[scope] = list;

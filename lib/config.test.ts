@@ -75,6 +75,7 @@ describe('loadConfig', () => {
     [{ REPURCHASE_BOOST: 'last' }, 'REPURCHASE_BOOST'],
     [{ REPURCHASE_BOOST: '-1' }, 'REPURCHASE_BOOST'],
     [{ REPURCHASE_FILL: 'popular' }, 'REPURCHASE_FILL'],
+    [{ TRENDING_SEGMENTS: 'age' }, 'TRENDING_SEGMENTS'],
     [{ NEW_IDS_PER_MINUTE: '-1' }, 'NEW_IDS_PER_MINUTE'],
     [{ NEW_IDS_PER_MINUTE_PER_CLIENT: 'many' }, 'NEW_IDS_PER_MINUTE_PER_CLIENT'],
     [{ KAFKA_BROKERS: 'host:99999' }, 'KAFKA_BROKERS'],
@@ -95,6 +96,8 @@ describe('loadConfig', () => {
     expect(loadConfig({ REPURCHASE_BOOST: '0.3' }).api.repurchaseStage.boost).toBe(0.3);
     expect(loadConfig({}).api.repurchaseStage.fill).toBe('auto');
     expect(loadConfig({ REPURCHASE_FILL: 'trending' }).api.repurchaseStage.fill).toBe('trending');
+    expect(loadConfig({}).api.trendingSegments).toBe('auto');
+    expect(loadConfig({ TRENDING_SEGMENTS: 'on' }).api.trendingSegments).toBe('on');
     expect(loadConfig({}).api.newIds).toEqual({ perClient: 600, total: 6000 });
     expect(loadConfig({ NEW_IDS_PER_MINUTE: '0' }).api.newIds.total).toBe(0);
   });

@@ -177,6 +177,7 @@ const variables = {
       v === undefined || v === 'auto' ? 'auto' : v === 'first' ? 'first' : Number(v),
     ),
   REPURCHASE_FILL: oneOf(['auto', 'model', 'trending'], 'auto'),
+  TRENDING_SEGMENTS: oneOf(['auto', 'on', 'off'], 'auto'),
   EXCLUDE_PURCHASED: optionalBool(),
   EVENT_PUBLISH_TIMEOUT_MS: int(5000, 1),
   NEW_IDS_PER_MINUTE: int(6000, 0),
@@ -328,6 +329,7 @@ export function loadConfig(env: Env = process.env) {
       newIds: { perClient: v.NEW_IDS_PER_MINUTE_PER_CLIENT, total: v.NEW_IDS_PER_MINUTE },
       explainHistory: v.EXPLAIN_HISTORY,
       trendingTtlMs: v.TRENDING_CACHE_TTL_MS,
+      trendingSegments: v.TRENDING_SEGMENTS,
       workers: v.API_WORKERS,
     },
     model: {

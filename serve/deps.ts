@@ -4,6 +4,7 @@
  * `createApp` wraps the stores it is given with timing and deadlines itself, so callers (main.ts,
  * tests, the benchmark) pass plain adapters.
  */
+
 import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/observability/logger.ts';
 import type { Metrics } from '../lib/observability/metrics.ts';
@@ -12,6 +13,7 @@ import type { FeatureStore } from '../lib/stores/feature-store.ts';
 import type { VectorIndex } from '../lib/stores/vector-index.ts';
 import type { RepurchaseMode, RepurchaseOptions } from './pipeline/repurchase.ts';
 import type { IdLimits } from './services/id-limiter.ts';
+import type { TrendingSegmentsSetting } from './services/recommendations.ts';
 
 export interface ServeOptions {
   /** MMR candidates = k × this. @default 4 */
@@ -39,6 +41,11 @@ export interface ServeOptions {
   explainHistory: number;
   /** How long a trending list (with its item metadata) is reused before it is read again. @default 30000 */
   trendingTtlMs: number;
+  /**
+   * Cold users (no vector) with a known customer segment get their segment's trending list:
+   * `on`, `off`, or `auto` — what the served version's evaluation chose (off without figures).
+   */
+  trendingSegments: TrendingSegmentsSetting;
   /** New customer and article ids the event endpoints may number per minute. @default 600 per client, 6000 in all */
   newIds: IdLimits;
 }
@@ -54,6 +61,7 @@ export const SERVE_DEFAULTS: ServeOptions = {
   bodyLimitBytes: 1_048_576,
   explainHistory: 20,
   trendingTtlMs: 30_000,
+  trendingSegments: 'auto',
   newIds: { perClient: 600, total: 6000 },
 };
 
@@ -84,5 +92,6 @@ export function serveOptionsFromConfig(config: Config): ServeOptions {
     explainHistory: config.api.explainHistory,
     newIds: config.api.newIds,
     trendingTtlMs: config.api.trendingTtlMs,
+    trendingSegments: config.api.trendingSegments,
   };
 }

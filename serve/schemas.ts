@@ -239,6 +239,14 @@ export const recommendQuery = z
           '`trending` = the trending list after the repurchases (default REPURCHASE_FILL, or what the ' +
           'served version was evaluated best with)',
       }),
+    trending_segments: z
+      .enum(['on', 'off'], { error: 'must be one of on, off' })
+      .optional()
+      .openapi({
+        description:
+          'a user the model has no vector for gets the trending list of their customer segment (age band) when `on` ' +
+          '(default TRENDING_SEGMENTS, or what the served version was evaluated best with)',
+      }),
     exclude_purchased: optionalBoolParam().openapi({
       description: 'older switch: true = `repurchase=exclude`, false = `repurchase=include`',
     }),

@@ -25,7 +25,10 @@ export interface EvaluationStores {
 
 export async function openEvaluationStores(options: {
   bundleDir: string;
-  serve: Pick<ServeOptions, 'oversampling' | 'explainHistory' | 'trendingTtlMs' | 'repurchaseStage'>;
+  serve: Pick<
+    ServeOptions,
+    'oversampling' | 'explainHistory' | 'trendingTtlMs' | 'repurchaseStage' | 'trendingSegments'
+  >;
   logger: Logger;
   /** The recommender's clock (ms): the evaluation asks "on the first test day". @default Date.now */
   now?: () => number;

@@ -44,6 +44,8 @@ export const FEATURE_STORE_OPERATIONS = [
   'assignIds',
   'liveIds',
   'forgetLiveIds',
+  'putUserSegments',
+  'getUserSegment',
   'putProfiles',
   'getRecentPurchases',
   'getProfileCounters',

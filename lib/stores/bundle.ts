@@ -8,9 +8,10 @@
  *                     string field as Utf8
  * - `users.arrow`     user_idx Int32, vector FixedSizeList<Float32>(rank)
  * - `user_ids.arrow`  customer_id Utf8, user_idx Int32
+ * - `user_segments.arrow` segment Utf8, user_idx Int32 (each customer's segment, e.g. its age band)
  * - `item_ids.arrow`  article_id Utf8, item_idx Int32
  * - `profiles.arrow`  user_idx, recent purchases (newest first) and profile counters
- * - `trending.json`   `{ global: number[], groups: { [productGroup]: number[] } }`
+ * - `trending.json`   `{ global: number[], groups: { [productGroup]: number[] }, segments?: { [segment]: number[] } }`
  * - `manifest.json`   format, ModelVersionInfo, row and byte counts per file. Written last
  *                     (write-then-rename), so a directory is a complete bundle iff it has one.
  *
@@ -51,17 +52,20 @@ export const BUNDLE_FILES = {
   items: 'items.arrow',
   users: 'users.arrow',
   userIds: 'user_ids.arrow',
+  userSegments: 'user_segments.arrow',
   itemIds: 'item_ids.arrow',
   profiles: 'profiles.arrow',
   trending: 'trending.json',
 } as const;
 
-type TableName = 'items' | 'users' | 'userIds' | 'itemIds' | 'profiles';
+type TableName = 'items' | 'users' | 'userIds' | 'userSegments' | 'itemIds' | 'profiles';
 
 export interface TrendingLists {
   global: number[];
   /** One list per product group name. */
   groups: Record<string, number[]>;
+  /** One list per customer segment (e.g. `age:25-34`); absent in older bundles. */
+  segments?: Record<string, number[]>;
 }
 
 export interface BundleManifest {
@@ -96,6 +100,7 @@ function schemas(rank: number): Record<TableName, Schema> {
     ]),
     users: new Schema([int32Field('user_idx'), vectorField('vector', rank)]),
     userIds: new Schema([utf8Field('customer_id'), int32Field('user_idx')]),
+    userSegments: new Schema([utf8Field('segment'), int32Field('user_idx')]),
     itemIds: new Schema([utf8Field('article_id'), int32Field('item_idx')]),
     profiles: new Schema([
       int32Field('user_idx'),
@@ -177,6 +182,7 @@ export class BundleWriter {
   private readonly items: TableBuffer<ItemPoint>;
   private readonly users: TableBuffer<[number, Float32Array]>;
   private readonly userIds: TableBuffer<[string, number]>;
+  private readonly userSegments: TableBuffer<[string, number]>;
   private readonly itemIds: TableBuffer<[string, number]>;
   private readonly profiles: TableBuffer<UserProfileSeed>;
   private trending: TrendingLists = { global: [], groups: {} };
@@ -197,6 +203,10 @@ export class BundleWriter {
     ]);
     this.userIds = new TableBuffer(path('userIds'), s.userIds, batchRows, (rows) => [
       utf8Column(rows.map(([c]) => c)),
+      int32Column(rows.map(([, u]) => u)),
+    ]);
+    this.userSegments = new TableBuffer(path('userSegments'), s.userSegments, batchRows, (rows) => [
+      utf8Column(rows.map(([segment]) => segment)),
       int32Column(rows.map(([, u]) => u)),
     ]);
     this.itemIds = new TableBuffer(path('itemIds'), s.itemIds, batchRows, (rows) => [
@@ -245,6 +255,12 @@ export class BundleWriter {
     await this.userIds.append(entries);
   }
 
+  /** The customer segment of each user that has one (what segment trending serves them). */
+  async appendUserSegments(entries: Iterable<[segment: string, userIdx: number]>): Promise<void> {
+    this.assertOpen();
+    await this.userSegments.append(entries);
+  }
+
   async appendItemIds(entries: Iterable<[articleId: string, itemIdx: number]>): Promise<void> {
     this.assertOpen();
     await this.itemIds.append(entries);
@@ -257,7 +273,13 @@ export class BundleWriter {
 
   setTrending(lists: TrendingLists): void {
     this.assertOpen();
-    this.trending = { global: [...lists.global], groups: { ...lists.groups } };
+    this.trending = {
+      global: [...lists.global],
+      groups: { ...lists.groups },
+      ...(lists.segments && Object.keys(lists.segments).length > 0
+        ? { segments: { ...lists.segments } }
+        : {}),
+    };
   }
 
   /**
@@ -273,13 +295,18 @@ export class BundleWriter {
     files[BUNDLE_FILES.items] = items;
     files[BUNDLE_FILES.users] = users;
     files[BUNDLE_FILES.userIds] = await this.userIds.close();
+    files[BUNDLE_FILES.userSegments] = await this.userSegments.close();
     files[BUNDLE_FILES.itemIds] = await this.itemIds.close();
     files[BUNDLE_FILES.profiles] = await this.profiles.close();
     const trendingText = `${JSON.stringify(this.trending)}\n`;
     await writeFile(join(this.dir, BUNDLE_FILES.trending), trendingText);
     files[BUNDLE_FILES.trending] = {
       rows:
-        this.trending.global.length + Object.values(this.trending.groups).reduce((n, l) => n + l.length, 0),
+        this.trending.global.length +
+        [...Object.values(this.trending.groups), ...Object.values(this.trending.segments ?? {})].reduce(
+          (n, l) => n + l.length,
+          0,
+        ),
       bytes: Buffer.byteLength(trendingText),
     };
     const info: ModelVersionInfo = {
@@ -304,7 +331,14 @@ export class BundleWriter {
   async abort(): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'aborted';
-    for (const table of [this.items, this.users, this.userIds, this.itemIds, this.profiles]) {
+    for (const table of [
+      this.items,
+      this.users,
+      this.userIds,
+      this.userSegments,
+      this.itemIds,
+      this.profiles,
+    ]) {
       await table.abort().catch(() => undefined);
     }
     await rm(this.dir, { recursive: true, force: true });
@@ -421,6 +455,11 @@ export class BundleReader {
     yield* this.idPairs('userIds', 'customer_id', 'user_idx');
   }
 
+  /** (segment, user_idx) pairs; none in bundles written before segments existed. */
+  async *userSegments(): AsyncGenerator<Array<[string, number]>> {
+    yield* this.idPairs('userSegments', 'segment', 'user_idx');
+  }
+
   async *itemIds(): AsyncGenerator<Array<[string, number]>> {
     yield* this.idPairs('itemIds', 'article_id', 'item_idx');
   }
@@ -462,7 +501,11 @@ export class BundleReader {
     const path = join(this.dir, BUNDLE_FILES.trending);
     if (!(await exists(path))) return { global: [], groups: {} };
     const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<TrendingLists>;
-    return { global: parsed.global ?? [], groups: parsed.groups ?? {} };
+    return {
+      global: parsed.global ?? [],
+      groups: parsed.groups ?? {},
+      ...(parsed.segments ? { segments: parsed.segments } : {}),
+    };
   }
 
   private async *idPairs(

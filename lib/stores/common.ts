@@ -6,7 +6,8 @@ import { ValidationError } from '../errors.ts';
 import type { ProfileCounters, TrendingScope } from './types.ts';
 
 export function trendingScopeKey(scope: TrendingScope): string {
-  return scope.kind === 'global' ? 'global' : `group:${scope.productGroup}`;
+  if (scope.kind === 'global') return 'global';
+  return scope.kind === 'group' ? `group:${scope.productGroup}` : `segment:${scope.segment}`;
 }
 
 /** Already canonical (what `toISOString` writes), with plausible field ranges. */

@@ -89,6 +89,13 @@ export interface FeatureStore {
    * Returns null, numbering nothing, while the map was never loaded (no counter yet).
    */
   assignIds(kind: IdKind, keys: string[]): Promise<AssignedId[] | null>;
+  /**
+   * Sets users' customer segment (e.g. `age:25-34`: what segment trending serves a user the model
+   * has no vector for); a batch load writes every user that has one, replacing earlier values.
+   */
+  putUserSegments(entries: Array<[userIdx: number, segment: string]>): Promise<void>;
+  /** The user's customer segment, or null when it is not known. */
+  getUserSegment(userIdx: number): Promise<string | null>;
   /** Every id `assignIds` numbered (what the next batch adopts), in index order. */
   liveIds(kind: IdKind): Promise<Array<[key: string, idx: number]>>;
   /**

@@ -18,6 +18,7 @@ export type PublishStep =
   | 'items'
   | 'item_ids'
   | 'user_ids'
+  | 'user_segments'
   | 'user_vectors'
   | 'profiles'
   | 'trending'
@@ -112,6 +113,16 @@ export async function publishVersion(options: PublishOptions): Promise<PublishRe
     }
 
     done = 0;
+    const segmentTotal = bundle.rows(BUNDLE_FILES.userSegments);
+    for await (const entries of rechunk(bundle.userSegments(), batchSize)) {
+      await featureStore.putUserSegments(
+        entries.map(([segment, userIdx]): [number, string] => [userIdx, segment]),
+      );
+      done += entries.length;
+      report('user_segments', done, segmentTotal);
+    }
+
+    done = 0;
     const userTotal = bundle.rows(BUNDLE_FILES.users);
     for await (const entries of rechunk(bundle.userVectors(), batchSize)) {
       await featureStore.putUserVectors(version, entries);
@@ -133,7 +144,12 @@ export async function publishVersion(options: PublishOptions): Promise<PublishRe
     for (const [productGroup, items] of groups) {
       await featureStore.putTrending(version, { kind: 'group', productGroup }, items);
     }
-    report('trending', groups.length + 1, groups.length + 1);
+    const segments = Object.entries(trending.segments ?? {});
+    for (const [segment, items] of segments) {
+      await featureStore.putTrending(version, { kind: 'segment', segment }, items);
+    }
+    const lists = groups.length + segments.length + 1;
+    report('trending', lists, lists);
 
     const [indexed, userVectors] = await Promise.all([
       vectorIndex.count(version),

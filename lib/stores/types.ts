@@ -49,5 +49,8 @@ export interface ModelVersionInfo {
   evaluated_version?: string;
 }
 
-/** Trending lists: `global`, or one per product group name. */
-export type TrendingScope = { kind: 'global' } | { kind: 'group'; productGroup: string };
+/** Trending lists: `global`, one per product group name, or one per customer segment. */
+export type TrendingScope =
+  | { kind: 'global' }
+  | { kind: 'group'; productGroup: string }
+  | { kind: 'segment'; segment: string };

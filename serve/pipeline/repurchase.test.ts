@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { tunedSegments } from '../services/recommendations.ts';
 import {
   AUTO_WINDOW_FALLBACK_DAYS,
   REPURCHASE_WINDOW_CANDIDATES,
@@ -140,5 +141,19 @@ describe('the tuned repurchase window (REPURCHASE_WINDOW_DAYS=auto)', () => {
     expect(repurchasePlans({ windowDays: 14, boost: 'first', fill: 'trending' })).toEqual([
       { windowDays: 14, boost: 'first', fill: 'trending' },
     ]);
+  });
+
+  it('turns segment lists on only when the hold-out measured them better (TRENDING_SEGMENTS=auto)', () => {
+    expect(tunedSegments(undefined, 'auto')).toBe(false);
+    expect(
+      tunedSegments({ holdout_segments_on_map_at_12: 0.2, holdout_segments_off_map_at_12: 0.1 }, 'auto'),
+    ).toBe(true);
+    expect(
+      tunedSegments({ holdout_segments_on_map_at_12: 0.1, holdout_segments_off_map_at_12: 0.1 }, 'auto'),
+    ).toBe(false);
+    expect(
+      tunedSegments({ holdout_segments_on_map_at_12: 0.2, holdout_segments_off_map_at_12: 0.1 }, 'off'),
+    ).toBe(false);
+    expect(tunedSegments(undefined, 'on')).toBe(true);
   });
 });

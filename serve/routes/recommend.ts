@@ -72,6 +72,7 @@ export function recommendRequest(
       : {}),
     ...(query.repurchase_boost !== undefined ? { repurchaseBoost: query.repurchase_boost } : {}),
     ...(query.repurchase_fill !== undefined ? { repurchaseFill: query.repurchase_fill } : {}),
+    ...(query.trending_segments !== undefined ? { trendingSegments: query.trending_segments === 'on' } : {}),
   };
 }
 

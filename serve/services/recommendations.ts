@@ -64,6 +64,8 @@ export interface RecommendRequest {
   repurchase: RepurchaseMode;
   /** The repurchase window of this request; default: the configured or the version's tuned one. */
   repurchaseWindowDays?: number;
+  /** Cold start from the user's segment list; default: the configured or the version's tuned choice. */
+  trendingSegments?: boolean;
   /** How this request merges repurchases; default: the configured or the version's tuned boost. */
   repurchaseBoost?: RepurchaseBoost;
   /** What fills this request's list; default: the configured or the version's tuned fill. */
@@ -87,6 +89,31 @@ export interface Recommendations {
   items: RecommendedItem[];
 }
 
+/** `TRENDING_SEGMENTS`: cold users get their segment's trending list (`auto`: as evaluated). */
+export type TrendingSegmentsSetting = 'auto' | 'on' | 'off';
+
+/**
+ * `TRENDING_SEGMENTS=auto`: on when the version's hold-out figures say the segment lists beat the
+ * global one (`segments_on` against `segments_off`), off otherwise or without figures.
+ */
+export function tunedSegments(
+  metrics: Readonly<Record<string, number>> | undefined,
+  setting: TrendingSegmentsSetting,
+): boolean {
+  if (setting !== 'auto') return setting === 'on';
+  for (const prefix of ['holdout', 'prequential_static']) {
+    const on = metrics?.[`${prefix}_segments_on_map_at_12`];
+    const off = metrics?.[`${prefix}_segments_off_map_at_12`];
+    if (typeof on === 'number' && typeof off === 'number') return on > off;
+  }
+  return false;
+}
+
+/** What a plain request gets under a version: the repurchase plan and the cold-start lists. */
+interface ServingPlan extends RepurchasePlan {
+  segments: boolean;
+}
+
 export interface RecommenderDeps {
   featureStore: FeatureStore;
   vectorIndex: VectorIndex;
@@ -96,6 +123,8 @@ export interface RecommenderDeps {
   oversampling: number;
   explainHistory: number;
   repurchase: RepurchaseOptions;
+  /** @default 'off' */
+  trendingSegments?: TrendingSegmentsSetting;
   /** The clock the repurchase stage measures purchase ages with. @default Date.now */
   now?: () => number;
 }
@@ -112,7 +141,10 @@ export function createRecommender(options: {
   vectorIndex: VectorIndex;
   metrics: Metrics;
   logger?: Logger;
-  serve: Pick<ServeOptions, 'oversampling' | 'explainHistory' | 'trendingTtlMs' | 'repurchaseStage'>;
+  serve: Pick<
+    ServeOptions,
+    'oversampling' | 'explainHistory' | 'trendingTtlMs' | 'repurchaseStage' | 'trendingSegments'
+  >;
   /** @default Date.now */
   now?: () => number;
 }): Recommender {
@@ -126,30 +158,51 @@ export function createRecommender(options: {
     oversampling: serve.oversampling,
     explainHistory: serve.explainHistory,
     repurchase: serve.repurchaseStage,
+    trendingSegments: serve.trendingSegments,
     ...(options.now ? { now: options.now } : {}),
   });
 }
 
 export class Recommender {
-  /** `REPURCHASE_WINDOW_DAYS` / `REPURCHASE_BOOST` `auto`: the plan chosen for each version. */
-  private readonly tunedPlans = new Map<string, Promise<RepurchasePlan>>();
+  /** The `auto` parts of the serving plan, as chosen for each version (read once per version). */
+  private readonly tunedPlans = new Map<string, ServingPlan | Promise<ServingPlan>>();
 
   constructor(private readonly deps: RecommenderDeps) {}
 
-  /** The repurchase window and boost a plain request gets under `version`. */
-  private plan(version: string): RepurchasePlan | Promise<RepurchasePlan> {
+  /** Forgets the chosen plans, so the next request reads the versions' figures again. */
+  forgetPlans(): void {
+    this.tunedPlans.clear();
+  }
+
+  /**
+   * The repurchase window, boost and fill and the cold-start lists a plain request gets under
+   * `version`: a value once the version's figures were read (no await on the hot path), a promise
+   * until then.
+   */
+  private plan(version: string): ServingPlan | Promise<ServingPlan> {
     const { windowDays, boost, fill } = this.deps.repurchase;
-    if (windowDays !== 'auto' && boost !== 'auto' && fill !== 'auto') return { windowDays, boost, fill };
-    let tuned = this.tunedPlans.get(version);
-    if (tuned === undefined) {
-      tuned = this.deps.featureStore
-        .getVersionInfo(version)
-        .then((info) => tunedRepurchase(info?.metrics, { windowDays, boost, fill }));
+    const segments = this.deps.trendingSegments ?? 'off';
+    if (windowDays !== 'auto' && boost !== 'auto' && fill !== 'auto' && segments !== 'auto')
+      return { windowDays, boost, fill, segments: segments === 'on' };
+    const known = this.tunedPlans.get(version);
+    if (known !== undefined) return known;
+    const tuned = this.deps.featureStore.getVersionInfo(version).then(
+      (info): ServingPlan => ({
+        ...tunedRepurchase(info?.metrics, { windowDays, boost, fill }),
+        segments: tunedSegments(info?.metrics, segments),
+      }),
+    );
+    if (this.tunedPlans.size > 8) this.tunedPlans.clear();
+    this.tunedPlans.set(version, tuned);
+    tuned.then(
+      (plan) => {
+        if (this.tunedPlans.get(version) === tuned) this.tunedPlans.set(version, plan);
+      },
       // A failed read is not remembered: the next request asks again.
-      tuned.catch(() => this.tunedPlans.delete(version));
-      if (this.tunedPlans.size > 8) this.tunedPlans.clear();
-      this.tunedPlans.set(version, tuned);
-    }
+      () => {
+        if (this.tunedPlans.get(version) === tuned) this.tunedPlans.delete(version);
+      },
+    );
     return tuned;
   }
 
@@ -231,29 +284,27 @@ export class Recommender {
     if (version === null) throw noModel();
     const vector = userIdx === null ? null : await featureStore.getUserVector(version, userIdx);
     const purchased = mode === 'auto' ? [...new Set(recent.map((p) => p.item_idx))] : excluded;
+    const pending = this.plan(version);
+    const plan = pending instanceof Promise ? await pending : pending;
     let again: RepurchaseCandidate[] = [];
     let boost: RepurchaseBoost = 0;
     let fill: RepurchaseFill = 'model';
     if (mode === 'auto') {
-      const needsPlan =
-        request.repurchaseWindowDays === undefined ||
-        request.repurchaseBoost === undefined ||
-        request.repurchaseFill === undefined;
-      const plan = needsPlan ? await this.plan(version) : undefined;
-      boost = request.repurchaseBoost ?? plan!.boost;
-      fill = request.repurchaseFill ?? plan!.fill;
+      boost = request.repurchaseBoost ?? plan.boost;
+      fill = request.repurchaseFill ?? plan.fill;
       if (recent.length > 0) {
         again = repurchaseCandidates(
           recent,
           {
-            windowDays: request.repurchaseWindowDays ?? plan!.windowDays,
+            windowDays: request.repurchaseWindowDays ?? plan.windowDays,
             halfLifeDays: this.deps.repurchase.halfLifeDays,
           },
           (this.deps.now ?? Date.now)(),
         );
       }
     }
-    return { version, vector, purchased, recent, again, boost, fill };
+    const segments = request.trendingSegments ?? plan.segments;
+    return { version, vector, purchased, recent, again, boost, fill, segments };
   }
 
   /**
@@ -428,8 +479,18 @@ export class Recommender {
     this.countExcluded(user, again.length);
     const eligible = filterPredicate(toSearchFilter(request.filters, user.purchased));
     const groups = request.filters.productGroups;
+    // A product-group filter asks for the groups' lists; else the user's segment list (when the
+    // plan serves them and the user has a segment), topped up from the global one.
+    const segment =
+      groups.length === 0 && user.segments && request.userIdx !== null
+        ? await this.deps.featureStore.getUserSegment(request.userIdx).catch(() => null)
+        : null;
     const scopes: TrendingScope[] =
-      groups.length > 0 ? groups.map((productGroup) => ({ kind: 'group', productGroup })) : [GLOBAL_SCOPE];
+      groups.length > 0
+        ? groups.map((productGroup) => ({ kind: 'group', productGroup }))
+        : segment !== null
+          ? [{ kind: 'segment', segment }]
+          : [GLOBAL_SCOPE];
     const lists = await Promise.all(scopes.map((scope) => trending.get(version, scope)));
     const items: RecommendedItem[] = [];
     const taken = new Set<number>();
@@ -448,7 +509,7 @@ export class Recommender {
     // Filter each list before interleaving, so every group gets its share of eligible items.
     const eligibleLists = lists.map((list) => list.filter(eligible));
     take(eligibleLists.length === 1 ? eligibleLists[0]! : interleaveItems(eligibleLists));
-    if (items.length < request.k && groups.length > 0) {
+    if (items.length < request.k && (groups.length > 0 || segment !== null)) {
       take((await trending.get(version, GLOBAL_SCOPE)).filter(eligible));
     }
     return { user_idx: request.userIdx, source: 'trending', model_version: version, items };
@@ -468,6 +529,8 @@ interface LoadedUser {
   boost: RepurchaseBoost;
   /** What fills the list besides them: the model's items, or trending (`repurchase=auto`). */
   fill: RepurchaseFill;
+  /** Whether the trending lists are the user's segment's (when the user has one). */
+  segments: boolean;
 }
 
 interface RepurchasePick {

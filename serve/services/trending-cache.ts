@@ -8,7 +8,9 @@
  * the vector index is down. Entries of other model versions are dropped when a new version is
  * first seen.
  */
+
 import type { Logger } from '../../lib/observability/logger.ts';
+import { trendingScopeKey } from '../../lib/stores/common.ts';
 import type { FeatureStore } from '../../lib/stores/feature-store.ts';
 import type { ItemMetadata, TrendingScope } from '../../lib/stores/types.ts';
 import type { VectorIndex } from '../../lib/stores/vector-index.ts';
@@ -48,7 +50,7 @@ export class TrendingCache {
       this.entries.clear();
       this.version = version;
     }
-    const key = scope.kind === 'global' ? 'global' : `group:${scope.productGroup}`;
+    const key = trendingScopeKey(scope);
     const entry = this.entries.get(key);
     if (entry === undefined) {
       // First use: everyone waits for the one load.

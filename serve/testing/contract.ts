@@ -21,6 +21,7 @@ import {
   UNKNOWN_USER,
   WORLD_ITEMS,
   WORLD_TRENDING_GLOBAL,
+  WORLD_TRENDING_SEGMENT,
   WORLD_USERS,
   WORLD_VERSION,
   worldGroupTrending,
@@ -565,6 +566,40 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
         expect(model.body.source).toBe('personalized');
       });
 
+      it("serves a cold user their segment's trending list when segments are on, topped up from the global one", async () => {
+        const on = makeApp({ trendingSegments: 'on' }, dayAfter);
+        const { body } = await ask(`/recommend/${COLD_USER.userIdx}?repurchase=exclude&k=6`, on);
+        expect(body.source).toBe('trending');
+        const bought = new Set(COLD_USER.purchases.map((p) => p.item_idx));
+        const segment = WORLD_TRENDING_SEGMENT.filter((id) => !bought.has(id));
+        expect(ids(body)).toEqual(
+          [
+            ...segment,
+            ...WORLD_TRENDING_GLOBAL.filter((id) => !bought.has(id) && !segment.includes(id)),
+          ].slice(0, 6),
+        );
+        // Off (the default without figures), per request, and under a product-group filter: global.
+        const global = WORLD_TRENDING_GLOBAL.filter((id) => !bought.has(id)).slice(0, 6);
+        expect(ids((await ask(`/recommend/${COLD_USER.userIdx}?repurchase=exclude&k=6`)).body)).toEqual(
+          global,
+        );
+        expect(
+          ids(
+            (await ask(`/recommend/${COLD_USER.userIdx}?repurchase=exclude&k=6&trending_segments=off`, on))
+              .body,
+          ),
+        ).toEqual(global);
+        expect(
+          ids(
+            (await ask(`/recommend/${COLD_USER.userIdx}?repurchase=exclude&k=6&trending_segments=on`)).body,
+          ),
+        ).toEqual(ids(body));
+        // An unknown user has no segment: the global list.
+        expect(ids((await ask(`/recommend/${UNKNOWN_USER}?k=3`, on)).body)).toEqual(
+          WORLD_TRENDING_GLOBAL.slice(0, 3),
+        );
+      });
+
       it('offers a cold user with history their purchase first, then trending', async () => {
         const { body } = await ask(`/recommend/${COLD_USER.userIdx}?repurchase=auto&k=4`);
         expect(body.source).toBe('trending');
@@ -598,6 +633,7 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
         ['repurchase_boost=-1', /^repurchase_boost: must be first or a number/],
         ['repurchase_boost=1001', /^repurchase_boost: must be first or a number/],
         ['repurchase_fill=random', /^repurchase_fill: must be one of model, trending/],
+        ['trending_segments=yes', /^trending_segments: must be one of on, off/],
         [
           'repurchase=auto&exclude_purchased=true',
           /^repurchase: give either repurchase or exclude_purchased/,

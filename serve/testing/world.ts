@@ -102,6 +102,10 @@ export const UNKNOWN_ITEM = 999;
 /** Global trending: an arbitrary but fixed popularity order. */
 export const WORLD_TRENDING_GLOBAL = [3, 8, 0, 12, 5, 7, 1, 2, 4, 6, 9, 10, 11, 13, 14];
 
+/** The cold user's customer segment and its (short) trending list: served, then topped up. */
+export const WORLD_COLD_SEGMENT = 'age:25-34';
+export const WORLD_TRENDING_SEGMENT = [9, 3, 11, 4];
+
 /** Per-group trending: the group's items in the global order, then the rest of the group. */
 export function worldGroupTrending(group: string): number[] {
   const members = WORLD_ITEMS.filter((i) => i.metadata.product_group_name === group).map(
@@ -159,6 +163,12 @@ export async function loadWorld(featureStore: FeatureStore, vectorIndex: VectorI
     })),
   );
   await featureStore.putTrending(WORLD_VERSION, { kind: 'global' }, WORLD_TRENDING_GLOBAL);
+  await featureStore.putTrending(
+    WORLD_VERSION,
+    { kind: 'segment', segment: WORLD_COLD_SEGMENT },
+    WORLD_TRENDING_SEGMENT,
+  );
+  await featureStore.putUserSegments([[2, WORLD_COLD_SEGMENT]]);
   for (const g of GROUPS) {
     await featureStore.putTrending(
       WORLD_VERSION,

@@ -346,6 +346,33 @@ export function featureStoreConformance(
       });
     });
 
+    describe('customer segments', () => {
+      it('stores a segment per user, replaces it on a later load, and answers null when unknown', async () => {
+        const store = await open();
+        expect(await store.getUserSegment(7)).toBeNull();
+        const entries = Array.from({ length: 600 }, (_, i): [number, string] => [
+          i,
+          `age:${20 + (i % 5) * 10}`,
+        ]);
+        await store.putUserSegments(entries);
+        expect(await store.getUserSegment(0)).toBe('age:20');
+        expect(await store.getUserSegment(513)).toBe('age:50');
+        await store.putUserSegments([[513, 'age:65+']]);
+        expect(await store.getUserSegment(513)).toBe('age:65+');
+        expect(await store.getUserSegment(600)).toBeNull();
+        await store.putUserSegments([]);
+      });
+
+      it('keeps a trending list per segment beside the global one', async () => {
+        const store = await open();
+        await store.putTrending('v1', { kind: 'segment', segment: 'age:25-34' }, [3, 1, 2]);
+        await store.putTrending('v1', { kind: 'global' }, [9, 8]);
+        expect(await store.getTrending('v1', { kind: 'segment', segment: 'age:25-34' })).toEqual([3, 1, 2]);
+        expect(await store.getTrending('v1', { kind: 'segment', segment: 'age:65+' })).toEqual([]);
+        expect(await store.getTrending('v1', { kind: 'global' })).toEqual([9, 8]);
+      });
+    });
+
     describe('history and profile', () => {
       it('replaces profiles and reads recent purchases newest first', async () => {
         const store = await open();

@@ -55,6 +55,7 @@ export class MemoryFeatureStore implements FeatureStore {
     item: { forward: this.articleToItem, reverse: this.itemToArticle, next: null, live: new Map() },
   };
   private readonly profiles = new Map<number, Profile>();
+  private readonly segments = new Map<number, string>();
   /** event id → expiry time (ms). */
   private readonly processed = new Map<string, number>();
 
@@ -192,6 +193,16 @@ export class MemoryFeatureStore implements FeatureStore {
     }
     // A key named twice in one call gets the same answer both times.
     return keys.map((key) => byKey.get(key)!);
+  }
+
+  async putUserSegments(entries: Array<[number, string]>): Promise<void> {
+    this.assertOpen();
+    for (const [userIdx, segment] of entries) this.segments.set(userIdx, segment);
+  }
+
+  async getUserSegment(userIdx: number): Promise<string | null> {
+    this.assertOpen();
+    return this.segments.get(userIdx) ?? null;
   }
 
   async liveIds(kind: IdKind): Promise<Array<[string, number]>> {

@@ -310,6 +310,28 @@ export class RedisFeatureStore implements FeatureStore {
     });
   }
 
+  async putUserSegments(entries: Array<[number, string]>): Promise<void> {
+    await this.call('putUserSegments', this.bulkMs, async () => {
+      for (const chunk of chunks(entries, this.chunkSize * 4)) {
+        const byKey = new Map<string, string[]>();
+        for (const [userIdx, segment] of chunk) {
+          const key = this.keys.userSegments(userIdx);
+          const fields = byKey.get(key);
+          if (fields) fields.push(String(userIdx), segment);
+          else byKey.set(key, [String(userIdx), segment]);
+        }
+        // Auto-pipelined by the client, one command per bucket (cluster-safe: any slot each).
+        await Promise.all([...byKey].map(([key, fields]) => this.client.hset(key, ...fields)));
+      }
+    });
+  }
+
+  async getUserSegment(userIdx: number): Promise<string | null> {
+    return this.call('getUserSegment', this.readMs, () =>
+      this.client.hget(this.keys.userSegments(userIdx), String(userIdx)),
+    );
+  }
+
   async liveIds(kind: IdKind): Promise<Array<[string, number]>> {
     return this.call('liveIds', this.bulkMs, async () => {
       const flat = await this.client.hgetall(this.keys.liveIds(kind));

@@ -90,6 +90,10 @@ export class FeatureStoreKeys {
    * Live numbering of one id map, one slot (`{ids}`): the counter (next number), and the ids it
    * numbered both ways, so the numbering script sees and changes them atomically.
    */
+  /** Bucket of user_idx → customer segment (256 users per bucket, like the reverse id map). */
+  userSegments(userIdx: number): string {
+    return `${this.prefix}seg:${Math.floor(userIdx / 256)}`;
+  }
   idCounter(kind: 'user' | 'item'): string {
     return `${this.prefix}{ids}:${kind}:next`;
   }
