@@ -155,9 +155,12 @@ function listsFromRows(rows: Array<Record<string, unknown>>): TrendingLists {
     const item = Number(row['item_idx']);
     if (scope === GLOBAL) out.global.push(item);
     else if (scope.startsWith(SEGMENT_PREFIX)) {
-      const segments = (out.segments ??= {});
+      const segments = out.segments ?? {};
+      out.segments = segments;
       const name = scope.slice(SEGMENT_PREFIX.length);
-      (segments[name] ??= []).push(item);
+      const list = segments[name] ?? [];
+      list.push(item);
+      segments[name] = list;
     } else {
       const list = out.groups[scope] ?? [];
       list.push(item);
