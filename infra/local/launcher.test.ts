@@ -21,6 +21,8 @@ describe('spark-defaults.conf', () => {
       'org.apache.spark.sql.delta.catalog.DeltaCatalog',
     );
     expect(props.get('spark.connect.session.manager.defaultSessionTimeout')).toBe('-1');
+    // Without a checkpoint directory ALS never cuts its lineage (StackOverflowError past ~20 iterations).
+    expect(props.get('spark.checkpoint.dir')).toBeTruthy();
   });
 });
 

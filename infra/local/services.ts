@@ -205,6 +205,7 @@ function sparkSpec(config: Config): ServiceSpec {
       defaults.set('spark.connect.grpc.binding.port', String(port));
       defaults.set('spark.master', config.spark.master);
       defaults.set('spark.sql.warehouse.dir', join(dir, 'warehouse'));
+      defaults.set('spark.checkpoint.dir', join(dir, 'checkpoints'));
       defaults.set('spark.driver.host', '127.0.0.1');
       const extra = defaults.get('spark.driver.extraJavaOptions') ?? '';
       defaults.delete('spark.driver.extraJavaOptions');
