@@ -297,12 +297,26 @@ export async function evaluateServed(
           rows.push(metricRow(version, window, variant, policy, m, evaluatedAt));
         }
       };
-      // REPURCHASE_WINDOW_DAYS / REPURCHASE_BOOST / REPURCHASE_FILL auto: first measure the
-      // candidate plans on the first protocol (the hold-out) — every window × boost with the
-      // model's items, then the trending fill at the window those chose — and record the figures
-      // in the evaluated version's info, where the recommender reads them: every policy below,
-      // like serving, uses the chosen plan.
+      // Tuning: policies scored on the first protocol (the hold-out) before everything else, their
+      // figures recorded in the evaluated version's info, where the recommender reads them — so
+      // every policy below, like serving, uses what they chose. Their rows are listed after the
+      // standard policies (the tables lead with `default`).
       const tuningRows: MetricRow[] = [];
+      const tune = async (policies: readonly ServingPolicy[]): Promise<Record<string, number>> => {
+        const before = rows.length;
+        await score(plans[0]!, 'static', policies);
+        const measured = rows.splice(before);
+        tuningRows.push(...measured);
+        const figures = metricsOf(measured);
+        const info = await stores.featureStore.getVersionInfo(version);
+        if (info)
+          await stores.featureStore.putVersionInfo({ ...info, metrics: { ...info.metrics, ...figures } });
+        // The recommender chose a plan from the figures before these: choose again.
+        stores.recommender.forgetPlans();
+        return figures;
+      };
+      // REPURCHASE_WINDOW_DAYS / REPURCHASE_BOOST / REPURCHASE_FILL auto: every window × boost with
+      // the model's items, then the trending fill at the window those chose.
       const stage = serve.repurchaseStage;
       const candidates = repurchasePlans(stage);
       if (candidates.length > 1 && plans.length > 0) {
@@ -311,25 +325,13 @@ export async function evaluateServed(
           query: `repurchase_window_days=${p.windowDays}&repurchase_boost=${p.boost}&repurchase_fill=${p.fill}`,
           description: `the API defaults with a ${p.windowDays}-day repurchase window, boost ${p.boost}, ${p.fill} fill`,
         });
-        const measure = async (batch: RepurchasePlan[]) => {
-          if (batch.length === 0) return;
-          const before = rows.length;
-          await score(plans[0]!, 'static', batch.map(policyOf));
-          // Listed after the standard policies (the tables lead with `default`).
-          tuningRows.push(...rows.splice(before));
-        };
         const withModel = candidates.filter((p) => p.fill === 'model');
-        await measure(withModel.length > 0 ? withModel : candidates);
+        const measured = await tune((withModel.length > 0 ? withModel : candidates).map(policyOf));
         if (withModel.length > 0 && withModel.length < candidates.length) {
-          const { windowDays } = tunedRepurchase(metricsOf(tuningRows), { ...stage, fill: 'model' });
-          await measure(candidates.filter((p) => p.fill === 'trending' && p.windowDays === windowDays));
+          const { windowDays } = tunedRepurchase(measured, { ...stage, fill: 'model' });
+          const trending = candidates.filter((p) => p.fill === 'trending' && p.windowDays === windowDays);
+          Object.assign(measured, await tune(trending.map(policyOf)));
         }
-        const measured = metricsOf(tuningRows);
-        const info = await stores.featureStore.getVersionInfo(version);
-        if (info)
-          await stores.featureStore.putVersionInfo({ ...info, metrics: { ...info.metrics, ...measured } });
-        // The recommender chose a plan from the figures before these: choose again.
-        stores.recommender.forgetPlans();
         const chosen = tunedRepurchase(measured, stage);
         ctx.print(
           `  repurchase window (REPURCHASE_WINDOW_DAYS=${stage.windowDays}): ${chosen.windowDays} days, ` +
@@ -337,12 +339,9 @@ export async function evaluateServed(
         );
       }
       // TRENDING_SEGMENTS=auto: the default list with and without the segment lists for cold
-      // users, on the hold-out, recorded the same way (`segments_on`, `segments_off`).
+      // users (`segments_on`, `segments_off`).
       if (serve.trendingSegments === 'auto' && plans.length > 0) {
-        const before = rows.length;
-        await score(
-          plans[0]!,
-          'static',
+        const measured = await tune(
           (['on', 'off'] as const).map(
             (v): ServingPolicy => ({
               name: `segments_${v}`,
@@ -351,14 +350,6 @@ export async function evaluateServed(
             }),
           ),
         );
-        const segmentRows = rows.splice(before);
-        tuningRows.push(...segmentRows);
-        const measured = metricsOf(segmentRows);
-        const info = await stores.featureStore.getVersionInfo(version);
-        if (info)
-          await stores.featureStore.putVersionInfo({ ...info, metrics: { ...info.metrics, ...measured } });
-        // The recommender chose a plan from the figures before these: choose again.
-        stores.recommender.forgetPlans();
         ctx.print(
           `  cold-start lists (TRENDING_SEGMENTS=auto): ${tunedSegments(measured, 'auto') ? 'per customer segment' : 'global'}`,
         );
