@@ -97,7 +97,7 @@ const SCRIPTS = {
   raiseIdCounter: script(RAISE_ID_COUNTER),
 };
 
-function chunks<T>(items: T[], size: number): T[][] {
+function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
@@ -311,19 +311,11 @@ export class RedisFeatureStore implements FeatureStore {
   }
 
   async putUserSegments(entries: Array<[number, string]>): Promise<void> {
-    await this.call('putUserSegments', this.bulkMs, async () => {
-      for (const chunk of chunks(entries, this.chunkSize * 4)) {
-        const byKey = new Map<string, string[]>();
-        for (const [userIdx, segment] of chunk) {
-          const key = this.keys.userSegments(userIdx);
-          const fields = byKey.get(key);
-          if (fields) fields.push(String(userIdx), segment);
-          else byKey.set(key, [String(userIdx), segment]);
-        }
-        // Auto-pipelined by the client, one command per bucket (cluster-safe: any slot each).
-        await Promise.all([...byKey].map(([key, fields]) => this.client.hset(key, ...fields)));
-      }
-    });
+    await this.call('putUserSegments', this.bulkMs, () =>
+      this.hsetBucketed(entries, ([userIdx, segment], add) =>
+        add(this.keys.userSegments(userIdx), String(userIdx), segment),
+      ),
+    );
   }
 
   async getUserSegment(userIdx: number): Promise<string | null> {
@@ -534,7 +526,22 @@ export class RedisFeatureStore implements FeatureStore {
   }
 
   private async putIdPairs(kind: IdKind, entries: Array<[string, number]>): Promise<void> {
-    const { forward: forwardKey, reverse: reverseKey } = this.idMapKeys(kind);
+    const { forward, reverse } = this.idMapKeys(kind);
+    await this.hsetBucketed(entries, ([id, idx], add) => {
+      add(forward(id), id, String(idx));
+      add(reverse(idx), String(idx), id);
+    });
+  }
+
+  /**
+   * Writes bucketed hash fields: `fieldsOf` adds each entry's (key, field, value) triples, and each
+   * chunk of entries goes as one HSET per bucket key, auto-pipelined by the client (cluster-safe:
+   * every command names one key).
+   */
+  private async hsetBucketed<T>(
+    entries: readonly T[],
+    fieldsOf: (entry: T, add: (key: string, field: string, value: string) => void) => void,
+  ): Promise<void> {
     for (const chunk of chunks(entries, this.chunkSize * 4)) {
       const byKey = new Map<string, string[]>();
       const add = (key: string, field: string, value: string) => {
@@ -542,10 +549,7 @@ export class RedisFeatureStore implements FeatureStore {
         if (fields) fields.push(field, value);
         else byKey.set(key, [field, value]);
       };
-      for (const [id, idx] of chunk) {
-        add(forwardKey(id), id, String(idx));
-        add(reverseKey(idx), String(idx), id);
-      }
+      for (const entry of chunk) fieldsOf(entry, add);
       await Promise.all([...byKey].map(([key, fields]) => this.client.hset(key, ...fields)));
     }
   }
