@@ -61,6 +61,19 @@ export async function extendIdMap(
   return { total, added: total - next };
 }
 
+/** (key, idx) pairs as a DataFrame with the map's columns (`keyColumn` STRING, `idxColumn` INT). */
+export function idPairsFrame(
+  spark: SparkSession,
+  pairs: ReadonlyArray<readonly [string, number]>,
+  keyColumn: string,
+  idxColumn: string,
+): Promise<DataFrame> {
+  return spark.createDataFrame(
+    pairs.map(([key, idx]) => ({ [keyColumn]: key, [idxColumn]: idx })),
+    `${keyColumn} STRING, ${idxColumn} INT`,
+  );
+}
+
 export interface IdAdoption {
   /** Pairs appended to the map. */
   adopted: number;
@@ -165,9 +178,11 @@ export async function extendIdMapShared(
         'belong together (check REDIS_KEY_PREFIX and LAKE_ROOT)',
     );
   }
-  const pairs = await spark.createDataFrame(
-    assigned.map((a) => ({ [keyColumn]: a.key, [idxColumn]: a.idx })),
-    `${keyColumn} STRING, ${idxColumn} INT`,
+  const pairs = await idPairsFrame(
+    spark,
+    assigned.map((a) => [a.key, a.idx] as const),
+    keyColumn,
+    idxColumn,
   );
   const adoption = await adoptIds(spark, location, pairs, keyColumn, idxColumn);
   if (adoption.conflicts > 0) {

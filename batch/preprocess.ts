@@ -18,7 +18,7 @@ import { ITEM_STRING_FIELDS } from '../lib/stores/bundle.ts';
 import type { FeatureStore, IdKind } from '../lib/stores/feature-store.ts';
 import { createFeatureStore } from '../lib/stores/index.ts';
 import { type BatchContext, BatchError, type BatchStep, type StepResult } from './context.ts';
-import { adoptIds, extendIdMapShared, type SharedIdMapUpdate } from './id-maps.ts';
+import { adoptIds, extendIdMapShared, idPairsFrame, type SharedIdMapUpdate } from './id-maps.ts';
 import { delta, deltaIfExists, sqlString } from './spark.ts';
 
 /** Item payload columns, in the order the vector index and the bundle store them. */
@@ -96,12 +96,7 @@ async function liveIdPairs(
   }
   const live = store ? await store.liveIds(kind) : [];
   if (live.length > 0) {
-    sources.push(
-      await ctx.spark.createDataFrame(
-        live.map(([key, idx]) => ({ [keyColumn]: key, [idxColumn]: idx })),
-        `${keyColumn} STRING, ${idxColumn} INT`,
-      ),
-    );
+    sources.push(await idPairsFrame(ctx.spark, live, keyColumn, idxColumn));
   }
   return sources.length === 0 ? undefined : sources.reduce((a, b) => a.union(b));
 }
@@ -121,10 +116,7 @@ async function forgetAdopted(
 ): Promise<void> {
   const live = await store.liveIds(kind);
   if (live.length === 0) return;
-  const pairs = await ctx.spark.createDataFrame(
-    live.map(([key, idx]) => ({ [keyColumn]: key, [idxColumn]: idx })),
-    `${keyColumn} STRING, ${idxColumn} INT`,
-  );
+  const pairs = await idPairsFrame(ctx.spark, live, keyColumn, idxColumn);
   const held = (await pairs.join(delta(ctx.spark, location), [keyColumn, idxColumn], 'semi').collect()).map(
     (row): [string, number] => [String(row[keyColumn]), Number(row[idxColumn])],
   );
