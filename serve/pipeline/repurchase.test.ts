@@ -7,7 +7,6 @@ import {
   repurchaseCandidates,
   repurchasePlans,
   tunedRepurchase,
-  tunedWindowDays,
   windowPolicyName,
 } from './repurchase.ts';
 
@@ -69,18 +68,20 @@ describe('repurchase candidates', () => {
 
 describe('the tuned repurchase window (REPURCHASE_WINDOW_DAYS=auto)', () => {
   it('takes the best evaluated window, the shorter on a tie, hold-out before prequential', () => {
-    expect(tunedWindowDays(undefined)).toBe(AUTO_WINDOW_FALLBACK_DAYS);
-    expect(tunedWindowDays({ holdout_default_map_at_12: 0.3 })).toBe(AUTO_WINDOW_FALLBACK_DAYS);
+    expect(tunedRepurchase(undefined).windowDays).toBe(AUTO_WINDOW_FALLBACK_DAYS);
+    expect(tunedRepurchase({ holdout_default_map_at_12: 0.3 }).windowDays).toBe(AUTO_WINDOW_FALLBACK_DAYS);
     expect(
-      tunedWindowDays({
+      tunedRepurchase({
         holdout_window_7_map_at_12: 0.01,
         holdout_window_90_map_at_12: 0.02,
         holdout_window_365_map_at_12: 0.02,
         prequential_static_window_730_map_at_12: 0.5,
-      }),
+      }).windowDays,
     ).toBe(90);
-    expect(tunedWindowDays({ prequential_static_window_730_map_at_12: 0.5 })).toBe(730);
-    expect(tunedWindowDays({ holdout_window_28_map_at_12: Number.NaN })).toBe(AUTO_WINDOW_FALLBACK_DAYS);
+    expect(tunedRepurchase({ prequential_static_window_730_map_at_12: 0.5 }).windowDays).toBe(730);
+    expect(tunedRepurchase({ holdout_window_28_map_at_12: Number.NaN }).windowDays).toBe(
+      AUTO_WINDOW_FALLBACK_DAYS,
+    );
     expect(REPURCHASE_WINDOW_CANDIDATES.map((d) => windowPolicyName(d))).toContain('window_730');
   });
 

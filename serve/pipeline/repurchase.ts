@@ -65,6 +65,12 @@ export function windowPolicyName(
   return boost === 'first' ? `window_${days}_first` : `window_${days}`;
 }
 
+/**
+ * Where the choices `auto` makes read their figures, in order: the hold-out, else the prequential
+ * protocol without the replay (a version evaluated only that way).
+ */
+export const TUNING_PROTOCOLS = ['holdout', 'prequential_static'] as const;
+
 /** The plans `tunedRepurchase` may choose from under a configuration (`auto` = every candidate). */
 export function repurchasePlans(configured: {
   windowDays: number | 'auto';
@@ -104,7 +110,7 @@ export function tunedRepurchase(
   } = { windowDays: 'auto', boost: 'auto' },
 ): RepurchasePlan {
   const plans = repurchasePlans({ ...configured, fill: configured.fill ?? 'auto' });
-  for (const prefix of ['holdout', 'prequential_static']) {
+  for (const prefix of TUNING_PROTOCOLS) {
     let best: RepurchasePlan | null = null;
     let bestMap = -1;
     for (const plan of plans) {
@@ -124,15 +130,10 @@ export function tunedRepurchase(
   };
 }
 
-/** The window of `tunedRepurchase` (every window allowed, every boost). */
-export function tunedWindowDays(metrics: Readonly<Record<string, number>> | undefined): number {
-  return tunedRepurchase(metrics).windowDays;
-}
-
 export interface RepurchaseOptions {
   /**
    * Purchases this many days old or less are candidates; `auto`: the window the served
-   * version's evaluation chose (`tunedWindowDays`).
+   * version's evaluation chose (`tunedRepurchase`).
    */
   windowDays: number | 'auto';
   /** Age at which a purchase counts half. */

@@ -43,6 +43,7 @@ import {
   type RepurchasePlan,
   rankRepurchase,
   repurchaseCandidates,
+  TUNING_PROTOCOLS,
   tunedRepurchase,
 } from '../pipeline/repurchase.ts';
 import { interleave, trendingScore } from '../pipeline/trending.ts';
@@ -101,7 +102,7 @@ export function tunedSegments(
   setting: TrendingSegmentsSetting,
 ): boolean {
   if (setting !== 'auto') return setting === 'on';
-  for (const prefix of ['holdout', 'prequential_static']) {
+  for (const prefix of TUNING_PROTOCOLS) {
     const on = metrics?.[`${prefix}_segments_on_map_at_12`];
     const off = metrics?.[`${prefix}_segments_off_map_at_12`];
     if (typeof on === 'number' && typeof off === 'number') return on > off;
@@ -328,7 +329,10 @@ export class Recommender {
         withVectors: true,
         version,
       }),
-      request.explain && user.recent.length > 0 ? this.purchasedItems(version, user.recent) : NONE,
+      // Under the trending fill nothing is explained (the list comes from the trending path).
+      request.explain && user.fill === 'model' && user.recent.length > 0
+        ? this.purchasedItems(version, user.recent)
+        : NONE,
       user.again.length > 0 ? this.repurchasePicks(request, user, vector) : NO_PICKS,
     ]);
     return { hits, history, again };
