@@ -8,7 +8,7 @@ import { appendFileSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../lib/config.ts';
+import { type Config, loadConfig } from '../lib/config.ts';
 import { generate } from '../lib/hm/generate.ts';
 import { createLogger } from '../lib/observability/logger.ts';
 import { SparkSession } from '../lib/spark-connect/index.ts';
@@ -26,6 +26,11 @@ const env = {
   LOG_LEVEL: 'silent',
 };
 const quiet = new ProgressPrinter({ write: () => true } as unknown as NodeJS.WritableStream);
+
+/** One batch step in this process, quietly. */
+function runStep(config: Config, step: string) {
+  return runBatch({ config, logger: createLogger({ level: 'silent' }), printer: quiet, step });
+}
 
 function cli(args: string[], extraEnv: Record<string, string>) {
   return runNpm('batch', args, { ...env, ...extraEnv });
@@ -57,12 +62,7 @@ describe('batch with bad input', () => {
       ].join('\n'),
     );
     const config = loadConfig({ ...process.env, ...env });
-    const result = await runBatch({
-      config,
-      logger: createLogger({ level: 'silent' }),
-      printer: quiet,
-      step: 'csv-to-delta',
-    });
+    const result = await runStep(config, 'csv-to-delta');
     expect(result.failure).toBeUndefined();
     expect(result.outcomes[0]?.summary).toContain('4 rejects');
 
@@ -116,12 +116,7 @@ describe('batch with bad input', () => {
         'event_id STRING, event_type STRING, user_idx INT, item_idx INT, ts TIMESTAMP, source STRING, event_date DATE, is_valid BOOLEAN',
       );
       await df.write.format('delta').mode('overwrite').save(lake.bronze.events);
-      const result = await runBatch({
-        config,
-        logger: createLogger({ level: 'silent' }),
-        printer: quiet,
-        step: 'preprocess',
-      });
+      const result = await runStep(config, 'preprocess');
       expect(result.failure).toBeUndefined();
       const fromEvents = await spark.read
         .format('delta')
@@ -177,12 +172,7 @@ describe('batch with bad input', () => {
         .mode('overwrite')
         .option('overwriteSchema', true)
         .save(lake.bronze.events);
-      const result = await runBatch({
-        config,
-        logger: createLogger({ level: 'silent' }),
-        printer: quiet,
-        step: 'preprocess',
-      });
+      const result = await runStep(config, 'preprocess');
       expect(result.failure).toBeUndefined();
       const after = await spark.read.format('delta').load(lake.silver.userIds).collect();
       expect(after).toHaveLength(next + 1);

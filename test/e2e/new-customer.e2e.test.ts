@@ -6,7 +6,7 @@
  * writes the events to the lake with both ids; the next `npm run batch` keeps the customer's
  * number and trains a vector for it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ import { sleep } from '../../lib/retry.ts';
 import { SparkSession } from '../../lib/spark-connect/index.ts';
 import { createFeatureStore, type FeatureStore } from '../../lib/stores/index.ts';
 import { startApi } from '../../serve/bootstrap.ts';
-import { deleteRedisKeys, runNpm } from '../support/commands.ts';
+import { deleteRedisKeys, runNpm, startCommand } from '../support/commands.ts';
 import { freePort } from '../support/net.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'new-customer-e2e-'));
@@ -53,7 +53,7 @@ describe('a never-seen customer, from the first event to the next batch', () => 
   let spark: SparkSession;
   let store: FeatureStore;
   let updater: ChildProcess | undefined;
-  let updaterOutput = '';
+  let updaterOutput = () => '';
   const config = () => loadConfig({ ...process.env, ...env });
   const lake = lakeTables(env['LAKE_ROOT']!);
 
@@ -91,16 +91,9 @@ describe('a never-seen customer, from the first event to the next batch', () => 
     let numbered = -1;
     const api = await startApi(config(), createLogger({ level: 'warn' }));
     try {
-      updater = spawn(process.execPath, ['--import', 'tsx', 'stream/updater/main.ts'], {
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      updater.stdout?.on('data', (d) => {
-        updaterOutput += d;
-      });
-      updater.stderr?.on('data', (d) => {
-        updaterOutput += d;
-      });
+      const started = startCommand(process.execPath, ['--import', 'tsx', 'stream/updater/main.ts'], env);
+      updater = started.child;
+      updaterOutput = started.output;
 
       const before = await fetch(`${api.url}/recommend/customer/${customer}`);
       expect(before.status).toBe(200);
@@ -130,7 +123,7 @@ describe('a never-seen customer, from the first event to the next batch', () => 
       };
       const deadline = Date.now() + 90_000;
       while ((await profile())?.total_purchases !== 2) {
-        expect(Date.now() < deadline, `the updater did not apply both purchases:\n${updaterOutput}`).toBe(
+        expect(Date.now() < deadline, `the updater did not apply both purchases:\n${updaterOutput()}`).toBe(
           true,
         );
         await sleep(100);

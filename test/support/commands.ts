@@ -1,7 +1,7 @@
 /**
  * Helpers for tests that run the project's own commands and clean up what they wrote.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 
 export interface CommandResult {
@@ -11,23 +11,29 @@ export interface CommandResult {
   ms: number;
 }
 
-/** `npm run --silent <script> -- <args>` with `env` over this process's environment. */
+/** Starts `command` with `env` over this process's environment; `output()` is what it wrote so far. */
+export function startCommand(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+): { child: ChildProcess; output: () => string } {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (d: Buffer) => {
+    output += d;
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  return { child, output: () => output };
+}
+
+/** `npm run --silent <script> -- <args>` with `env` over this process's environment, to its end. */
 export function runNpm(script: string, args: string[], env: Record<string, string>): Promise<CommandResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', script, '--', ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => {
-      output += d;
-    });
-    child.stderr.on('data', (d) => {
-      output += d;
-    });
+    const { child, output } = startCommand('npm', ['run', '--silent', script, '--', ...args], env);
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output, ms: Date.now() - started }));
+    child.on('close', (code) => resolve({ code, output: output(), ms: Date.now() - started }));
   });
 }
 
