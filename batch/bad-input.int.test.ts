@@ -13,6 +13,7 @@ import { generate } from '../lib/hm/generate.ts';
 import { createLogger } from '../lib/observability/logger.ts';
 import { SparkSession } from '../lib/spark-connect/index.ts';
 import { runNpm } from '../test/support/commands.ts';
+import { extendIdMapShared } from './id-maps.ts';
 import { lakeTables } from './lake.ts';
 import { ProgressPrinter } from './progress.ts';
 import { runBatch } from './runner.ts';
@@ -185,6 +186,39 @@ describe('batch with bad input', () => {
         .where("source = 'events'")
         .collect();
       expect(fromEvents.map((r) => r['user_idx'])).toEqual([next]);
+    } finally {
+      await spark.stop();
+    }
+  });
+
+  it('refuses numbers from a feature store that does not belong to the lake', async () => {
+    const config = loadConfig({ ...process.env, ...env });
+    const lake = lakeTables(env.LAKE_ROOT);
+    const spark = new SparkSession({ remote: config.spark.remote });
+    try {
+      const before = await spark.read.format('delta').load(lake.silver.userIds).count();
+      const keys = await spark.createDataFrame([{ customer_id: 'e'.repeat(64) }], 'customer_id STRING');
+      // A store whose counter is behind the lake's map numbers a new customer at a taken number.
+      const behind = async (batch: string[]) => batch.map((key) => ({ key, idx: 0, created: true }));
+      await expect(
+        extendIdMapShared(spark, lake.silver.userIds, keys, 'customer_id', 'user_idx', behind),
+      ).rejects.toThrow(/at or below the id map's highest user_idx.*REDIS_KEY_PREFIX and LAKE_ROOT/);
+      // A number that is new but was already given to another key in the map (same number twice).
+      const map = await spark.read.format('delta').load(lake.silver.userIds).collect();
+      const max = Math.max(...map.map((r) => Number(r['user_idx'])));
+      const twice = async (batch: string[]) => [
+        ...batch.map((key) => ({ key, idx: max + 1, created: true })),
+        { key: 'f'.repeat(63) + 'e', idx: max + 1, created: false },
+      ];
+      const two = await spark.createDataFrame(
+        [{ customer_id: 'e'.repeat(64) }, { customer_id: 'f'.repeat(63) + 'e' }],
+        'customer_id STRING',
+      );
+      await expect(
+        extendIdMapShared(spark, lake.silver.userIds, two, 'customer_id', 'user_idx', twice),
+      ).rejects.toThrow(/clash with the id map.*REDIS_KEY_PREFIX and LAKE_ROOT/);
+      // Nothing was written.
+      expect(await spark.read.format('delta').load(lake.silver.userIds).count()).toBe(before);
     } finally {
       await spark.stop();
     }
