@@ -25,7 +25,13 @@ describe('repurchase candidates', () => {
     ];
     const byId = new Map(repurchaseCandidates(recent, options, NOW).map((c) => [c.item_idx, c]));
     expect([...byId.keys()].sort()).toEqual([1, 2, 3]);
-    expect(byId.get(1)).toEqual({ item_idx: 1, weight: 1.5, times: 2, last_purchased_at: day(0) });
+    expect(byId.get(1)).toEqual({
+      item_idx: 1,
+      weight: 1.5,
+      times: 2,
+      last_purchased_at: day(0),
+      last_purchased_ms: Date.parse(day(0)),
+    });
     expect(byId.get(2)!.weight).toBeCloseTo(0.5, 12);
     expect(byId.get(3)!.weight).toBeCloseTo(1 / 3, 12);
   });

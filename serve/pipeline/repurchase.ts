@@ -158,6 +158,8 @@ export interface RepurchaseCandidate {
   /** Purchases of the item in the window. */
   times: number;
   last_purchased_at: string;
+  /** `last_purchased_at` in epoch milliseconds (parsed once, for comparisons). */
+  last_purchased_ms: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -178,11 +180,20 @@ export function repurchaseCandidates(
     const weight = options.halfLifeDays > 0 ? options.halfLifeDays / (options.halfLifeDays + age) : 1;
     const entry = byItem.get(p.item_idx);
     if (entry === undefined) {
-      byItem.set(p.item_idx, { item_idx: p.item_idx, weight, times: 1, last_purchased_at: p.ts });
+      byItem.set(p.item_idx, {
+        item_idx: p.item_idx,
+        weight,
+        times: 1,
+        last_purchased_at: p.ts,
+        last_purchased_ms: at,
+      });
     } else {
       entry.weight += weight;
       entry.times++;
-      if (at > Date.parse(entry.last_purchased_at)) entry.last_purchased_at = p.ts;
+      if (at > entry.last_purchased_ms) {
+        entry.last_purchased_at = p.ts;
+        entry.last_purchased_ms = at;
+      }
     }
   }
   return [...byItem.values()];
@@ -201,7 +212,7 @@ export function rankRepurchase(
     (a, b) =>
       b.weight - a.weight ||
       compareDesc(scoreOf(a), scoreOf(b)) ||
-      Date.parse(b.last_purchased_at) - Date.parse(a.last_purchased_at) ||
+      b.last_purchased_ms - a.last_purchased_ms ||
       a.item_idx - b.item_idx,
   );
 }
