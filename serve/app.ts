@@ -2,7 +2,9 @@
  * The app factory: `createApp(deps)` wires the ports into the Hono application.
  *
  * The ports it is given are wrapped here, once: timing into the store latency histograms, then a
- * deadline on every data call, so handlers never wait on a store longer than `storeTimeoutMs`.
+ * deadline on every data call, so handlers never wait on a store longer than `storeTimeoutMs`,
+ * and a circuit breaker per store (breaker.ts), so a store that is down costs a request
+ * microseconds, not a timeout, and its degraded answer.
  * No I/O happens at construction; `main.ts` owns starting and stopping the adapters. Tests call
  * `app.request(...)` in-process.
  */
@@ -13,8 +15,9 @@ import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { describeError } from '../lib/errors.ts';
 import { instrumentFeatureStore, instrumentVectorIndex } from '../lib/observability/instrument.ts';
+import { CircuitBreaker } from './breaker.ts';
 import type { ServeContext } from './context.ts';
-import { withDeadlines } from './deadline.ts';
+import { withDeadline, withDeadlines } from './deadline.ts';
 import { type AppDeps, SERVE_DEFAULTS, type ServeOptions } from './deps.ts';
 import { API_KEY_HEADER, apiKeyAuth } from './middleware/api-key.ts';
 import { httpMetrics } from './middleware/http-metrics.ts';
@@ -45,19 +48,25 @@ export const API_VERSION = '1.0.0';
 export function createApp(deps: AppDeps) {
   const options: ServeOptions = { ...SERVE_DEFAULTS, ...deps.options };
   const { metrics, logger } = deps;
-  const featureStore = withDeadlines(
-    instrumentFeatureStore(deps.featureStore, metrics),
-    DEPENDENCY.featureStore,
-    options.storeTimeoutMs,
-  );
-  const vectorIndex = withDeadlines(
-    instrumentVectorIndex(deps.vectorIndex, metrics),
-    DEPENDENCY.vectorIndex,
-    options.storeTimeoutMs,
-  );
-  const eventBus = withDeadlines(deps.eventBus, DEPENDENCY.eventBus, options.storeTimeoutMs, {
-    publish: options.publishTimeoutMs,
-  });
+  /** The port bounded by the store budget (`overrides`: own budgets) behind its circuit breaker. */
+  const guard = <T extends { ping(): Promise<void> }>(
+    port: T,
+    dependency: string,
+    overrides: Record<string, number> = {},
+  ): T => {
+    const breaker = new CircuitBreaker(dependency, {
+      probe: () => withDeadline(port.ping(), dependency, options.storeTimeoutMs),
+      onChange: (state, name, cause) => {
+        if (state === 'open')
+          logger?.warn({ dependency: name, err: describeError(cause) }, 'circuit open: answering degraded');
+        else logger?.info({ dependency: name }, 'circuit closed: the dependency answers again');
+      },
+    });
+    return withDeadlines(port, dependency, options.storeTimeoutMs, overrides, breaker);
+  };
+  const featureStore = guard(instrumentFeatureStore(deps.featureStore, metrics), DEPENDENCY.featureStore);
+  const vectorIndex = guard(instrumentVectorIndex(deps.vectorIndex, metrics), DEPENDENCY.vectorIndex);
+  const eventBus = guard(deps.eventBus, DEPENDENCY.eventBus, { publish: options.publishTimeoutMs });
   const ctx: ServeContext = {
     featureStore,
     vectorIndex,

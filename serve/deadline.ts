@@ -9,11 +9,19 @@
  */
 import { AppError, DependencyError, describeError, TimeoutError } from '../lib/errors.ts';
 import { type AsyncMethod, wrapMethods } from '../lib/observability/instrument.ts';
+import type { CircuitBreaker } from './breaker.ts';
 
 /** Calls that may legitimately take long (connecting, draining, creating topics). */
 const UNBOUNDED = new Set(['start', 'close', 'consume', 'ensureTopics']);
 
-export function withDeadline<T>(promise: Promise<T>, dependency: string, timeoutMs: number): Promise<T> {
+export function withDeadline<T>(
+  promise: Promise<T>,
+  dependency: string,
+  timeoutMs: number,
+  breaker?: CircuitBreaker,
+  /** The call is a ping: its failure opens the breaker at once. */
+  ping = false,
+): Promise<T> {
   // One promise per call (no Promise.race): this runs several times per request. The timer is
   // armed only if the call has not settled by the end of the current microtask turn: the
   // embedded adapters answer at once, and a timer per call cost more than their work.
@@ -23,41 +31,63 @@ export function withDeadline<T>(promise: Promise<T>, dependency: string, timeout
     let timer: ReturnType<typeof setTimeout> | undefined;
     promise.then(
       (value) => {
+        if (settled) return;
         settled = true;
         if (timer !== undefined) clearTimeout(timer);
+        breaker?.settled();
         resolve(value);
       },
       (error: unknown) => {
+        if (settled) return;
         settled = true;
         if (timer !== undefined) clearTimeout(timer);
-        reject(
+        const failure =
           error instanceof AppError
             ? error
-            : new DependencyError(dependency, describeError(error), { cause: error }),
-        );
+            : new DependencyError(dependency, describeError(error), { cause: error });
+        breaker?.settled(failure, ping);
+        reject(failure);
       },
     );
     queueMicrotask(() => {
       if (settled) return;
       const left = Math.max(0, timeoutMs - (performance.now() - started));
-      timer = setTimeout(() => reject(new TimeoutError(dependency, timeoutMs)), left);
+      timer = setTimeout(() => {
+        // The late call's own settlement is ignored from here on.
+        settled = true;
+        const timeout = new TimeoutError(dependency, timeoutMs);
+        breaker?.settled(timeout, ping);
+        reject(timeout);
+      }, left);
     });
   });
 }
 
 /**
  * A view of `target` whose data calls are bounded by `timeoutMs`; `overrides` gives some methods
- * their own budget (e.g. a broker acknowledgement).
+ * their own budget (e.g. a broker acknowledgement). With a `breaker`, every data call goes through
+ * it: refused at once while the circuit is open, its outcome reported otherwise.
  */
 export function withDeadlines<T extends object>(
   target: T,
   dependency: string,
   timeoutMs: number,
   overrides: Record<string, number> = {},
+  breaker?: CircuitBreaker,
 ): T {
   return wrapMethods(target, (method, original): AsyncMethod | undefined => {
     if (UNBOUNDED.has(method)) return undefined;
     const budget = overrides[method] ?? timeoutMs;
-    return (...args) => withDeadline(original(...args), dependency, budget);
+    if (breaker === undefined) return (...args) => withDeadline(original(...args), dependency, budget);
+    return (...args) => {
+      if (!breaker.allow()) return Promise.reject(breaker.refusal());
+      let call: Promise<unknown>;
+      try {
+        call = original(...args);
+      } catch (error) {
+        call = Promise.reject(error);
+      }
+      return withDeadline(call, dependency, budget, breaker, method === 'ping');
+    };
   });
 }

@@ -377,17 +377,22 @@ export const recommendedItemSchema = z
   })
   .openapi('RecommendedItem');
 
-export const FALLBACK_REASONS = ['vector_index_timeout', 'vector_index_error'] as const;
+export const FALLBACK_REASONS = [
+  'vector_index_timeout',
+  'vector_index_error',
+  'feature_store_timeout',
+  'feature_store_error',
+] as const;
 
 export const recommendResponse = z
   .object({
     user_idx: z.number().int().nullable(),
     source: z.enum(['personalized', 'trending']),
     model_version: z.string(),
-    fallback_reason: z
-      .enum(FALLBACK_REASONS)
-      .optional()
-      .openapi({ description: 'why a known user got trending items' }),
+    fallback_reason: z.enum(FALLBACK_REASONS).optional().openapi({
+      description:
+        'why the user got trending items although a model is served: the vector index or the feature store failed',
+    }),
     items: z.array(recommendedItemSchema),
   })
   .openapi('Recommendations');

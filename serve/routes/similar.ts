@@ -48,7 +48,11 @@ export function registerSimilarRoutes(app: App, ctx: ServeContext): void {
     try {
       if (itemIdx === null) throw notFound('Item', `no item with article_id ${articleId}`);
       const result = await similarItems(
-        { ...ctx, oversampling: ctx.options.oversampling },
+        {
+          versions: ctx.recommender.versions,
+          vectorIndex: ctx.vectorIndex,
+          oversampling: ctx.options.oversampling,
+        },
         itemIdx,
         query.k,
         filtersFrom(query),

@@ -16,7 +16,7 @@
  * without spans or the closures that opening them needs.
  */
 import { trace } from '@opentelemetry/api';
-import { describeError, TimeoutError } from '../../lib/errors.ts';
+import { DependencyError, describeError, TimeoutError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/observability/logger.ts';
 import type { Metrics } from '../../lib/observability/metrics.ts';
 import { tracer, withSpan } from '../../lib/observability/tracing.ts';
@@ -49,6 +49,7 @@ import {
 import { interleave, trendingScore } from '../pipeline/trending.ts';
 import { noModel } from '../problem.ts';
 import type { FALLBACK_REASONS } from '../schemas.ts';
+import { ActiveVersion } from './active-version.ts';
 import { GLOBAL_SCOPE, TrendingCache } from './trending-cache.ts';
 
 export type FallbackReason = (typeof FALLBACK_REASONS)[number];
@@ -167,8 +168,17 @@ export function createRecommender(options: {
 export class Recommender {
   /** The `auto` parts of the serving plan, as chosen for each version (read once per version). */
   private readonly tunedPlans = new Map<string, ServingPlan | Promise<ServingPlan>>();
+  /**
+   * The active version as last read. Each new version's global trending list is loaded at once,
+   * so it is at hand when the feature store goes down later.
+   */
+  readonly versions: ActiveVersion;
 
-  constructor(private readonly deps: RecommenderDeps) {}
+  constructor(private readonly deps: RecommenderDeps) {
+    this.versions = new ActiveVersion(deps.featureStore, (version) => {
+      deps.trending.get(version, GLOBAL_SCOPE).catch(() => undefined);
+    });
+  }
 
   /** Forgets the chosen plans, so the next request reads the versions' figures again. */
   forgetPlans(): void {
@@ -210,9 +220,14 @@ export class Recommender {
   async recommend(request: RecommendRequest): Promise<Recommendations> {
     const { metrics } = this.deps;
     const traced = trace.getActiveSpan()?.isRecording() === true;
-    const user = await (traced
-      ? withSpan('recommend.user_vector', () => this.loadUser(request))
-      : this.loadUser(request));
+    let user: LoadedUser;
+    try {
+      user = await (traced
+        ? withSpan('recommend.user_vector', () => this.loadUser(request))
+        : this.loadUser(request));
+    } catch (error) {
+      return this.withoutFeatureStore(traced, request, error);
+    }
     const { vector } = user;
 
     for (const type of appliedFilterTypes(request.filters)) metrics.filterApplied.inc({ type });
@@ -267,6 +282,44 @@ export class Recommender {
   }
 
   /**
+   * The answer while the feature store fails (down, slow, circuit open): the trending lists of the
+   * last version read, from the cache, with the request's filters and exclusions, flagged
+   * `feature_store_error` or `feature_store_timeout`. Nothing is known of the user then: no
+   * repurchases, no segment list. Before any version was read there is nothing to serve: the
+   * error goes on (503).
+   */
+  private async withoutFeatureStore(
+    traced: boolean,
+    request: RecommendRequest,
+    error: unknown,
+  ): Promise<Recommendations> {
+    const version = this.versions.known;
+    if (!(error instanceof DependencyError) || version === null) throw error;
+    const { metrics } = this.deps;
+    const reason: FallbackReason =
+      error instanceof TimeoutError ? 'feature_store_timeout' : 'feature_store_error';
+    // One line per request would flood the log during an outage: the circuit logs its changes.
+    this.deps.logger?.debug(
+      { err: describeError(error), reason },
+      'feature store failed; answering from trending',
+    );
+    metrics.recommendationFallback.inc({ reason });
+    metrics.recommendationRequests.inc({ source: 'trending', user_type: 'unknown' });
+    const answer = await this.trendingStage(traced, request, {
+      version,
+      vector: null,
+      purchased: NONE,
+      recent: NONE,
+      again: [],
+      boost: 0,
+      fill: 'model',
+      segments: false,
+    });
+    answer.fallback_reason = reason;
+    return answer;
+  }
+
+  /**
    * The active version, the user's vector in it, and the purchases the request needs: the ids to
    * exclude (`repurchase=exclude`), or the recent history the repurchase stage ranks
    * (`repurchase=auto`, whose ids are then excluded from the search), and the purchases that
@@ -283,6 +336,7 @@ export class Recommender {
       userIdx !== null && historyLength > 0 ? featureStore.getRecentPurchases(userIdx, historyLength) : NONE,
     ]);
     if (version === null) throw noModel();
+    this.versions.seen(version);
     const vector = userIdx === null ? null : await featureStore.getUserVector(version, userIdx);
     const purchased = mode === 'auto' ? [...new Set(recent.map((p) => p.item_idx))] : excluded;
     const pending = this.plan(version);
@@ -495,7 +549,15 @@ export class Recommender {
         : segment !== null
           ? [{ kind: 'segment', segment }]
           : [GLOBAL_SCOPE];
-    const lists = await Promise.all(scopes.map((scope) => trending.get(version, scope)));
+    // A group or segment list that cannot be read leaves its place to the global list below
+    // (filtered the same way); only a global list that cannot be read fails the request.
+    const lists = await Promise.all(
+      scopes.map((scope) =>
+        scope.kind === 'global'
+          ? trending.get(version, scope)
+          : trending.get(version, scope).catch(() => NONE),
+      ),
+    );
     const items: RecommendedItem[] = [];
     const taken = new Set<number>();
     for (const pick of again) {

@@ -4,13 +4,16 @@
  * The vector index ranks by inner product, which favours items with long vectors (popular ones)
  * whatever their direction. So the search takes `k` × oversampling candidates with the filters
  * and exclusions pushed in, and they are re-ranked by cosine similarity; `score` is that cosine.
+ * Only the version pointer comes from the feature store: while it is down, the last version read
+ * is searched, so similar items keep being served in full.
  */
-import type { FeatureStore } from '../../lib/stores/feature-store.ts';
+import { DependencyError } from '../../lib/errors.ts';
 import type { ItemMetadata } from '../../lib/stores/types.ts';
 import type { VectorIndex } from '../../lib/stores/vector-index.ts';
 import { cosine } from '../../lib/vectors.ts';
 import { type ItemFilterParams, toSearchFilter } from '../pipeline/filters.ts';
 import { noModel, notFound } from '../problem.ts';
+import type { ActiveVersion } from './active-version.ts';
 
 export interface SimilarItems {
   item_idx: number;
@@ -19,7 +22,8 @@ export interface SimilarItems {
 }
 
 export interface SimilarDeps {
-  featureStore: FeatureStore;
+  /** The version pointer; while the feature store fails, the last version read is used. */
+  versions: ActiveVersion;
   vectorIndex: VectorIndex;
   oversampling: number;
 }
@@ -30,7 +34,14 @@ export async function similarItems(
   k: number,
   filters: ItemFilterParams,
 ): Promise<SimilarItems> {
-  const version = await deps.featureStore.activeVersion();
+  let version: string | null;
+  try {
+    version = await deps.versions.read();
+  } catch (error) {
+    // The item vectors are in the vector index: the feature store is not needed beyond the pointer.
+    if (!(error instanceof DependencyError) || deps.versions.known === null) throw error;
+    version = deps.versions.known;
+  }
   if (version === null) throw noModel();
   const [query] = await deps.vectorIndex.retrieve([itemIdx], { withVectors: true, version });
   if (query === undefined) throw notFound('Item', `item_idx ${itemIdx} is not in the active model`);

@@ -692,12 +692,74 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
         await expectProblem((await get(`/recommend/${USER.userIdx}`, h)).res, 503, /vector index/);
       });
 
-      it('answers 503 with Retry-After when the feature store is down', async () => {
+      it('answers 503 with Retry-After when the feature store is down before any version was read', async () => {
         const h = makeApp();
         h.faults.featureStore.failing.add('activeVersion');
         const { res } = await get(`/recommend/${USER.userIdx}`, h);
         await expectProblem(res, 503, /feature store/);
         expect(res.headers.get('retry-after')).toBe('1');
+      });
+
+      it('serves the last version read from trending, flagged, while the feature store is down', async () => {
+        const h = makeApp();
+        expect((await get(`/recommend/${USER.userIdx}?k=3`, h)).body.source).toBe('personalized');
+        h.faults.featureStore.failing.add('*');
+        try {
+          for (let i = 0; i < 5; i++) {
+            const { res, body } = await get(
+              `/recommend/${USER.userIdx}?k=3&exclude_ids=${WORLD_TRENDING_GLOBAL[0]}`,
+              h,
+            );
+            expect(res.status).toBe(200);
+            expect(body).toMatchObject({
+              source: 'trending',
+              fallback_reason: 'feature_store_error',
+              model_version: WORLD_VERSION,
+            });
+            // Nothing is known of the user: the global list, with the request's exclusions.
+            expect(ids(body)).toEqual(WORLD_TRENDING_GLOBAL.slice(1, 4));
+          }
+          expect(
+            await metricValue(h.metrics, 'recommendation_fallback_total', { reason: 'feature_store_error' }),
+          ).toBe(5);
+          // A group filter whose list cannot be read is answered from the global list, filtered.
+          const group = WORLD_ITEMS[WORLD_TRENDING_GLOBAL[0]!]!.metadata.product_group_name;
+          const grouped = await get(
+            `/recommend/${USER.userIdx}?k=2&product_group=${encodeURIComponent(group)}`,
+            h,
+          );
+          expect(grouped.res.status).toBe(200);
+          for (const item of grouped.body.items!) expect(item.metadata.product_group_name).toBe(group);
+          // Similar items need only the version pointer: served in full from the vector index.
+          const similar = await get(`/items/${USER.purchases[0]!.item_idx}/similar?k=3`, h);
+          expect(similar.res.status).toBe(200);
+          expect(similar.body.items).toHaveLength(3);
+          // The profile is the feature store's: 503, in the user's terms.
+          const profile = await get(`/users/${USER.userIdx}/profile`, h);
+          await expectProblem(profile.res, 503, /^feature store/);
+        } finally {
+          h.faults.featureStore.failing.clear();
+        }
+        // The circuit lets a probe through within a fraction of a second of the store's return.
+        const back = performance.now();
+        let source: unknown;
+        while (performance.now() - back < 1000) {
+          source = (await get(`/recommend/${USER.userIdx}?k=3`, h)).body.source;
+          if (source === 'personalized') break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        expect(source).toBe('personalized');
+      });
+
+      it('flags a stalled feature store as a timeout, within the store budget', async () => {
+        const h = makeApp({ storeTimeoutMs: 50 });
+        await get(`/recommend/${USER.userIdx}`, h);
+        h.faults.featureStore.stalled.add('*');
+        const started = performance.now();
+        const { body } = await get(`/recommend/${USER.userIdx}?k=3`, h);
+        expect(performance.now() - started).toBeLessThan(1000);
+        expect(body).toMatchObject({ source: 'trending', fallback_reason: 'feature_store_timeout' });
+        expect(body.items).toHaveLength(3);
       });
 
       it('turns readiness false while a dependency is down, naming it', async () => {
@@ -713,6 +775,11 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
           expect(res.status).toBe(503);
           expect(body).toMatchObject({ status: 'not_ready', checks: { [key]: { status: 'down' } } });
           h.faults[port].stalled.clear();
+        }
+        // A failed ping opened each circuit: they close on their next ping, within a second.
+        const back = performance.now();
+        while ((await get('/health/ready', h)).res.status !== 200 && performance.now() - back < 1000) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
         }
         expect((await get('/health/ready', h)).body).toMatchObject({
           status: 'ready',

@@ -9,18 +9,23 @@ import { wrapMethods } from '../../lib/observability/instrument.ts';
 import type { EventBus } from '../../lib/stores/event-bus.ts';
 
 export interface Faults {
-  /** Methods that reject with a DependencyError. */
+  /** Methods that reject with a DependencyError; `*`: every data method (the dependency is down). */
   failing: Set<string>;
-  /** Methods that never settle (until the caller's deadline). */
+  /** Methods that never settle (until the caller's deadline); `*`: every data method. */
   stalled: Set<string>;
 }
 
+/** Lifecycle methods the `*` faults leave alone. */
+const LIFECYCLE = new Set(['start', 'close']);
+
 export function withFaults<T extends object>(target: T, name: string): { port: T; faults: Faults } {
   const faults: Faults = { failing: new Set(), stalled: new Set() };
+  const hit = (set: Set<string>, method: string) =>
+    set.has(method) || (set.has('*') && !LIFECYCLE.has(method));
   const port = wrapMethods(target, (method, original) => (...args) => {
-    if (faults.failing.has(method))
+    if (hit(faults.failing, method))
       return Promise.reject(new DependencyError(name, `${method} failed (injected)`));
-    if (faults.stalled.has(method)) return new Promise<never>(() => {});
+    if (hit(faults.stalled, method)) return new Promise<never>(() => {});
     return original(...args);
   });
   return { port, faults };

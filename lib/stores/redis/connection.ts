@@ -37,6 +37,9 @@ export const REDIS_CONNECTION_DEFAULTS = {
   connectionName: 'recsys',
 } as const;
 
+/** Longest pause between reconnect attempts (a refused attempt costs Redis nothing). */
+const RECONNECT_MAX_DELAY_MS = 500;
+
 /** Replies that mean "try again later", not "this command is wrong". */
 const RETRIABLE_REPLIES = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|MOVED|ASK)\b/;
 
@@ -58,7 +61,8 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
     maxRetriesPerRequest: 1,
     connectTimeout,
     connectionName: options.connectionName ?? REDIS_CONNECTION_DEFAULTS.connectionName,
-    retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2000),
+    // Reconnect attempts at most 500 ms apart: service returns within that of Redis's return.
+    retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, RECONNECT_MAX_DELAY_MS),
   };
   const url = new URL(options.url);
   const tls = url.protocol === 'rediss:' ? { ...options.tls } : undefined;
@@ -77,7 +81,7 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
     enableAutoPipelining: true,
     maxRedirections: 8,
     retryDelayOnFailover: 100,
-    clusterRetryStrategy: (attempt: number) => Math.min(100 * 2 ** attempt, 2000),
+    clusterRetryStrategy: (attempt: number) => Math.min(100 * 2 ** attempt, RECONNECT_MAX_DELAY_MS),
     redisOptions: nodeOptions,
   });
 }
