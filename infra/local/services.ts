@@ -78,6 +78,28 @@ export function readSparkDefaults(path = join(sparkConfDir, 'spark-defaults.conf
   return props;
 }
 
+/**
+ * The arguments the launcher runs `redis-server` with: durable (append-only file, fsync every
+ * second, no RDB snapshots), so a restart keeps every user vector and the model pointer, losing
+ * at most the last second of writes. The fault tests start their own servers with the same.
+ */
+export function redisServerArgs(port: number, dir: string): string[] {
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'everysec',
+    '--save',
+    '',
+  ];
+}
+
 function redisSpec(config: Config): ServiceSpec {
   const { host, port } = config.redis.endpoint;
   const dir = serviceDir('redis');
@@ -93,7 +115,7 @@ function redisSpec(config: Config): ServiceSpec {
     prepare: () => mkdirSync(dir, { recursive: true }),
     command: () => ({
       command: 'redis-server',
-      args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      args: redisServerArgs(port, dir),
     }),
     probe: () => probeRedis(host, port),
     readyTimeoutMs: 15_000,

@@ -1,0 +1,168 @@
+/**
+ * Redis going down under load, and coming back: a Redis server of the test's own (started with the
+ * launcher's durable settings, so it can be killed without touching the shared one), the API over
+ * HTTP with the Redis feature store and the embedded index, and a bounded load on `/recommend`
+ * and `/users/{user_idx}/profile` while Redis is killed (SIGKILL, a crash) and started again.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisServerArgs } from '../infra/local/services.ts';
+import { createLogger } from '../lib/observability/logger.ts';
+import { createMetrics } from '../lib/observability/metrics.ts';
+import { EmbeddedVectorIndex } from '../lib/stores/embedded/vector-index.ts';
+import { syntheticBundle } from '../lib/stores/fixtures.ts';
+import { MemoryEventBus } from '../lib/stores/memory/event-bus.ts';
+import { publishVersion } from '../lib/stores/publish.ts';
+import { RedisFeatureStore } from '../lib/stores/redis/feature-store.ts';
+import { freePort } from '../test/support/net.ts';
+import { createApp } from './app.ts';
+import { type HttpServerHandle, listen } from './server.ts';
+
+const USERS = 200;
+const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
+
+async function startRedis(port: number, dir: string): Promise<ChildProcess> {
+  await mkdir(dir, { recursive: true });
+  const child = spawn('redis-server', redisServerArgs(port, dir), { stdio: 'ignore' });
+  const started = Date.now();
+  for (;;) {
+    const probe = new RedisFeatureStore({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 500 });
+    try {
+      await probe.start();
+      await probe.ping();
+      await probe.close();
+      return child;
+    } catch (error) {
+      if (Date.now() - started > 10_000) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+function killed(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+interface Answer {
+  at: number;
+  path: string;
+  status: number;
+  source?: string;
+  fallback_reason?: string;
+}
+
+describe.skipIf(!hasRedisServer)('Redis down under load (own redis-server, durable settings)', () => {
+  let dir: string;
+  let port: number;
+  let redis: ChildProcess;
+  let store: RedisFeatureStore;
+  let server: HttpServerHandle;
+  let version: string;
+  let vectors: number;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'redis-outage-'));
+    port = await freePort();
+    redis = await startRedis(port, join(dir, 'redis'));
+    const bundle = await syntheticBundle({
+      items: 2000,
+      users: USERS,
+      rank: 16,
+      seed: 5,
+      outDir: join(dir, 'models'),
+    });
+    version = bundle.manifest.info.version;
+    store = new RedisFeatureStore({ url: `redis://127.0.0.1:${port}`, keyPrefix: 'outage:' });
+    const vectorIndex = new EmbeddedVectorIndex();
+    await store.start();
+    await vectorIndex.start();
+    await publishVersion({ featureStore: store, vectorIndex, bundleDir: bundle.dir });
+    vectors = await store.countUserVectors(version);
+    const app = createApp({
+      featureStore: store,
+      vectorIndex,
+      eventBus: new MemoryEventBus({ topics: { events: 'events', deadLetter: 'dead' } }),
+      metrics: createMetrics(),
+      logger: createLogger({ level: 'silent' }),
+    });
+    server = await listen(app, { host: '127.0.0.1', port: 0 });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await store?.close();
+    if (redis) await killed(redis);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers flagged trending lists while Redis is down, full service within 2 s of its return, and keeps the data', async () => {
+    const answers: Answer[] = [];
+    let stop = false;
+    const worker = async (seed: number) => {
+      let i = seed;
+      while (!stop) {
+        i = (i * 7919 + 13) % USERS;
+        const path = i % 10 === 0 ? `/users/${i}/profile` : `/recommend/${i}?k=5`;
+        const res = await fetch(`${server.url}${path}`);
+        const body = (await res.json()) as { source?: string; fallback_reason?: string };
+        answers.push({ at: performance.now(), path, status: res.status, ...body });
+      }
+    };
+    const load = Promise.all([1, 2, 3, 4, 5, 6].map(worker));
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    try {
+      await pause(500);
+      const downAt = performance.now();
+      await killed(redis);
+      await pause(2000);
+      const upAt = performance.now();
+      redis = await startRedis(port, join(dir, 'redis'));
+      const readyAt = performance.now();
+      // Until a warm user is served personalized again.
+      let back = Number.NaN;
+      while (performance.now() - readyAt < 5000) {
+        const res = await fetch(`${server.url}/recommend/1?k=5`);
+        const body = (await res.json()) as { source?: string };
+        if (res.status === 200 && body.source === 'personalized') {
+          back = performance.now();
+          break;
+        }
+        await pause(20);
+      }
+      await pause(300);
+      stop = true;
+      await load;
+
+      expect(back - readyAt).toBeLessThanOrEqual(2000);
+      const recommend = answers.filter((a) => a.path.startsWith('/recommend'));
+      const profile = answers.filter((a) => a.path.startsWith('/users'));
+      // No 5xx from /recommend at any time; the profile may be 503 (and only 503) while Redis is down.
+      expect(recommend.filter((a) => a.status !== 200)).toEqual([]);
+      expect(profile.filter((a) => a.status !== 200 && a.status !== 503)).toEqual([]);
+      // Every answer given while Redis was certainly down is a flagged trending list.
+      const outage = recommend.filter((a) => a.at > downAt + 50 && a.at < upAt);
+      expect(outage.length).toBeGreaterThan(20);
+      for (const a of outage) {
+        expect(a.source).toBe('trending');
+        expect(['feature_store_error', 'feature_store_timeout']).toContain(a.fallback_reason);
+      }
+      expect(profile.some((a) => a.status === 503)).toBe(true);
+      // After the return, personalized again.
+      expect(recommend.filter((a) => a.at > back && a.source === 'personalized').length).toBeGreaterThan(0);
+    } finally {
+      stop = true;
+      await load.catch(() => undefined);
+    }
+    // Killed, not shut down: the append-only file kept the pointer and every user vector.
+    expect(await store.activeVersion()).toBe(version);
+    expect(vectors).toBeGreaterThan(USERS / 2);
+    expect(await store.countUserVectors(version)).toBe(vectors);
+  });
+});
