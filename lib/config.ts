@@ -158,6 +158,7 @@ const variables = {
   CORS_ORIGINS: list([]),
   BODY_LIMIT_BYTES: int(1_048_576, 1024),
   STORE_TIMEOUT_MS: int(250, 1),
+  DEPENDENCY_WATCH_MS: int(500, 0),
   RECOMMEND_OVERSAMPLING: int(4, 1, 100),
   REPURCHASE: oneOf(['auto', 'include', 'exclude'], 'auto'),
   REPURCHASE_WINDOW_DAYS: z
@@ -316,6 +317,7 @@ export function loadConfig(env: Env = process.env) {
       corsOrigins: v.CORS_ORIGINS,
       bodyLimitBytes: v.BODY_LIMIT_BYTES,
       storeTimeoutMs: v.STORE_TIMEOUT_MS,
+      dependencyWatchMs: v.DEPENDENCY_WATCH_MS,
       oversampling: v.RECOMMEND_OVERSAMPLING,
       repurchase,
       repurchaseStage: {

@@ -48,6 +48,7 @@ export const API_VERSION = '1.0.0';
 export function createApp(deps: AppDeps) {
   const options: ServeOptions = { ...SERVE_DEFAULTS, ...deps.options };
   const { metrics, logger } = deps;
+  const breakers: CircuitBreaker[] = [];
   /** The port bounded by the store budget (`overrides`: own budgets) behind its circuit breaker. */
   const guard = <T extends { ping(): Promise<void> }>(
     port: T,
@@ -62,6 +63,7 @@ export function createApp(deps: AppDeps) {
         else logger?.info({ dependency: name }, 'circuit closed: the dependency answers again');
       },
     });
+    breakers.push(breaker);
     return withDeadlines(port, dependency, options.storeTimeoutMs, overrides, breaker);
   };
   const featureStore = guard(instrumentFeatureStore(deps.featureStore, metrics), DEPENDENCY.featureStore);
@@ -166,7 +168,28 @@ export function createApp(deps: AppDeps) {
     return problemResponse(problem);
   });
 
-  return app;
+  /**
+   * Pings every dependency each `intervalMs` through its breaker (a failed ping opens the circuit,
+   * so an outage is known before requests meet it — event intake then answers 503 at once instead
+   * of after EVENT_PUBLISH_TIMEOUT_MS). Returns the function that stops the watch and the
+   * breakers' pings. `0`: no watch.
+   */
+  const watchDependencies = (intervalMs: number): (() => Promise<void>) => {
+    const ports: Array<{ ping(): Promise<void> }> = [featureStore, vectorIndex, eventBus];
+    const timer =
+      intervalMs > 0
+        ? setInterval(() => {
+            for (const port of ports) port.ping().catch(() => undefined);
+          }, intervalMs)
+        : undefined;
+    timer?.unref();
+    return async () => {
+      if (timer !== undefined) clearInterval(timer);
+      for (const breaker of breakers) breaker.stop();
+    };
+  };
+
+  return Object.assign(app, { watchDependencies });
 }
 
 export type RecsysApp = ReturnType<typeof createApp>;

@@ -135,6 +135,7 @@ export async function startApi(config: Config, logger: Logger) {
     });
     const server = await listen(app, { host: config.api.host, port: config.api.port, logger });
     shutdown.add('http server', () => server.close());
+    shutdown.add('dependency watch', app.watchDependencies(config.api.dependencyWatchMs));
     // The stores, bus and metrics go back to the caller too: `npm start` runs the updater and the
     // simulator in this process on the same in-process adapters and registry.
     return { url: server.url, shutdown, featureStore, vectorIndex, eventBus, metrics };

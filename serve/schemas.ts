@@ -289,6 +289,14 @@ const eventTargetShape = {
   customer_id: customerIdSchema.optional(),
   item_idx: indexField('item_idx').optional(),
   article_id: articleIdSchema.optional(),
+  event_id: z
+    .uuid({ error: 'event_id must be a UUID' })
+    .optional()
+    .openapi({
+      description:
+        "the event's idempotency key: an event sent again with the same event_id is applied once " +
+        '(generated when absent; see also the Idempotency-Key header)',
+    }),
 };
 
 function requireOneOf<T extends Record<string, unknown>>(value: T, ctx: z.RefinementCtx): void {

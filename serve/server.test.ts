@@ -172,7 +172,14 @@ describe('API process', () => {
       .split('\n')
       .filter((line) => line.includes('"msg":"stopped"'))
       .map((line) => (JSON.parse(line) as { step: string }).step);
-    expect(stopped).toEqual(['http server', 'event bus', 'vector index', 'feature store', 'tracing']);
+    expect(stopped).toEqual([
+      'dependency watch',
+      'http server',
+      'event bus',
+      'vector index',
+      'feature store',
+      'tracing',
+    ]);
   }, 60_000);
 
   it('with API_WORKERS=2 runs two workers on one port and stops both on SIGTERM', async () => {

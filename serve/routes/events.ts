@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { createRoute } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { App, ServeContext } from '../context.ts';
 import { API_KEY_HEADER } from '../middleware/api-key.ts';
@@ -27,18 +27,39 @@ const problems = {
 
 const security = [{ ApiKey: [] }];
 
+/** The `Idempotency-Key` header, checked by the same schema the OpenAPI document shows. */
+const idempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, 'Idempotency-Key must be 1 to 255 visible ASCII characters')
+    .optional()
+    .openapi({
+      description:
+        'a key unique to this request (e.g. a UUID, or an order line): the request sent again with the same key ' +
+        'publishes the same event ids, so its events are applied once however often it is sent. ' +
+        'Keys are shared by all clients. Not with event_id in the body.',
+      example: 'order-10023-line-2',
+    }),
+});
+
 const purchase = createRoute({
   method: 'post',
   path: '/events/purchase',
   tags: ['events'],
   summary: 'Record a purchase',
   description:
-    'Publishes a `purchase` event (`event_id` uuid v4, `ts` now, `source: "api"`) to the event bus and answers ' +
-    'once the bus has acknowledged it. A `customer_id` or `article_id` never seen before is numbered at once ' +
+    'Publishes a `purchase` event (`ts` now, `source: "api"`) to the event bus and answers once the bus has ' +
+    "acknowledged it. Its `event_id` is the body's `event_id`, else derived from the `Idempotency-Key` header, " +
+    'else a new UUID; an event sent again with the same id is applied once. A 503 means the event was not ' +
+    'accepted: send it again with the same id (it may still have reached the bus when the 503 was a timeout; ' +
+    'the id makes that harmless). A `customer_id` or `article_id` never seen before is numbered at once ' +
     '(the 202 gives the new `user_idx` / `item_idx`) and learnt from like any other; a `user_idx` or `item_idx` ' +
     'must exist.',
   security,
-  request: { body: { required: true, content: { 'application/json': { schema: purchaseBody } } } },
+  request: {
+    headers: idempotencyHeaders,
+    body: { required: true, content: { 'application/json': { schema: purchaseBody } } },
+  },
   responses: {
     202: { description: 'published', content: { 'application/json': { schema: purchaseAccepted } } },
     ...problems,
@@ -54,7 +75,10 @@ const events = createRoute({
     'Body: one event, or `{"events": [...]}`. The batch is accepted or rejected as a whole; users and items may be ' +
     'given by index or by original id.',
   security,
-  request: { body: { required: true, content: { 'application/json': { schema: eventsBody } } } },
+  request: {
+    headers: idempotencyHeaders,
+    body: { required: true, content: { 'application/json': { schema: eventsBody } } },
+  },
   responses: {
     202: { description: 'published', content: { 'application/json': { schema: eventsAccepted } } },
     ...problems,
@@ -85,7 +109,14 @@ export function registerEventRoutes(app: App, ctx: ServeContext): void {
     purchase,
     async (c) => {
       const body = c.req.valid('json');
-      const [event] = await acceptEvents(ctx, [{ event_type: 'purchase', ...body }], () => '', clientOf(c));
+      const key = c.req.valid('header')['idempotency-key'];
+      const [event] = await acceptEvents(
+        ctx,
+        [{ event_type: 'purchase', ...body }],
+        () => '',
+        clientOf(c),
+        key,
+      );
       return c.json(
         { event_id: event!.event_id, user_idx: event!.user_idx, item_idx: event!.item_idx, ts: event!.ts },
         202,
@@ -99,7 +130,14 @@ export function registerEventRoutes(app: App, ctx: ServeContext): void {
       const body = c.req.valid('json');
       const batch = 'events' in body;
       const inputs = batch ? body.events : [body];
-      const published = await acceptEvents(ctx, inputs, (i) => (batch ? `events[${i}].` : ''), clientOf(c));
+      const key = c.req.valid('header')['idempotency-key'];
+      const published = await acceptEvents(
+        ctx,
+        inputs,
+        (i) => (batch ? `events[${i}].` : ''),
+        clientOf(c),
+        key,
+      );
       return c.json({ accepted: published.length, event_ids: published.map((e) => e.event_id) }, 202);
     },
     hook as never,

@@ -10,14 +10,26 @@
  * so the updater starts that user's history and vector and the archive keeps it for the next
  * batch, which keeps the number. Numbering is bounded per client and in total per minute
  * (`NewIdLimiter`; over the limit: 429), and off when either limit is 0 (then: 422 as unknown).
+ *
+ * Every event has an id that is its idempotency key: the client's `event_id`, else one derived
+ * from the request's `Idempotency-Key` header and the event's position, else a new UUID. The
+ * updater applies an id once and the batch reads it once, so a client that sends an event again
+ * after a 503 or a lost answer (as it should) does not count it twice.
  */
 import { randomUUID } from 'node:crypto';
+import { v5 as uuidV5 } from 'uuid';
 import type { UserEvent } from '../../lib/events.ts';
 import type { Metrics } from '../../lib/observability/metrics.ts';
 import { injectTraceHeaders, SpanKind, withSpan } from '../../lib/observability/tracing.ts';
 import type { EventBus } from '../../lib/stores/event-bus.ts';
 import type { FeatureStore } from '../../lib/stores/feature-store.ts';
-import { noModel, type ParameterError, tooManyNewIds, unknownReferences } from '../problem.ts';
+import {
+  invalidParameters,
+  noModel,
+  type ParameterError,
+  tooManyNewIds,
+  unknownReferences,
+} from '../problem.ts';
 import type { EventInput } from '../schemas.ts';
 import type { NewIdLimiter } from './id-limiter.ts';
 
@@ -33,6 +45,18 @@ export interface EventsDeps {
 /** Value of `source` on events the API publishes. */
 export const API_EVENT_SOURCE = 'api';
 
+/** The namespace of the event ids derived from `Idempotency-Key` headers (UUID v5). */
+export const IDEMPOTENCY_NAMESPACE = '3f1c9a52-7d4e-4b8a-9e26-5c0d8f7b1a63';
+
+/**
+ * The event id of event `index` of a request sent with `Idempotency-Key: key`: the same key and
+ * position always give the same id, so a request sent again publishes the same ids, which the
+ * updater applies once and the next batch reads once.
+ */
+export function keyedEventId(key: string, index: number): string {
+  return uuidV5(`${key}#${index}`, IDEMPOTENCY_NAMESPACE);
+}
+
 /**
  * Publishes the events and returns them as sent. `pathOf(i)` names input `i` in error messages
  * (`''` for a single event, `events[3].` in a batch).
@@ -43,8 +67,23 @@ export async function acceptEvents(
   pathOf: (index: number) => string,
   /** Who asks, for the per-client limit on new ids (API key digest or address). */
   client = 'anonymous',
+  /** The request's `Idempotency-Key` header: the events' ids derive from it. */
+  idempotencyKey?: string,
 ): Promise<UserEvent[]> {
   const { featureStore, metrics } = deps;
+  if (idempotencyKey !== undefined) {
+    const both = inputs.flatMap((input, i) =>
+      input.event_id === undefined
+        ? []
+        : [
+            {
+              parameter: `${pathOf(i)}event_id`,
+              message: 'give either the Idempotency-Key header or event_id',
+            },
+          ],
+    );
+    if (both.length > 0) throw invalidParameters(400, both);
+  }
   const userIdxs = new Map<number, Promise<boolean>>();
   const itemIdxs = new Map<number, Promise<boolean>>();
   const customers = new Map<string, Promise<number | null>>();
@@ -116,7 +155,11 @@ export async function acceptEvents(
       input.item_idx ??
       (typeof itemFound === 'number' ? itemFound : assigned.get(`item:${input.article_id}`)!);
     events.push({
-      event_id: deps.newEventId?.() ?? randomUUID(),
+      event_id:
+        input.event_id ??
+        (idempotencyKey !== undefined
+          ? keyedEventId(idempotencyKey, i)
+          : (deps.newEventId?.() ?? randomUUID())),
       event_type: input.event_type,
       user_idx: userIdx,
       item_idx: itemIdx,

@@ -1085,6 +1085,73 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
         await expectProblem(res, 503, /event bus: timed out after 50 ms/);
         expect(await metricValue(h.metrics, 'purchase_events_accepted_total')).toBe(0);
       });
+
+      it('keeps the event id a request is sent with again (Idempotency-Key), or the body gives', async () => {
+        const h = makeApp();
+        const headers = { 'idempotency-key': 'order-17-line-2' };
+        const first = await post('/events/purchase', { user_idx: 0, item_idx: 1 }, h, headers);
+        const again = await post('/events/purchase', { user_idx: 0, item_idx: 1 }, h, headers);
+        expect(first.res.status).toBe(202);
+        expect(again.body.event_id).toBe(first.body.event_id);
+        expect(h.published.map((e) => e.event_id)).toEqual([first.body.event_id, first.body.event_id]);
+        const other = await post('/events/purchase', { user_idx: 0, item_idx: 1 }, h, {
+          'idempotency-key': 'k2',
+        });
+        expect(other.body.event_id).not.toBe(first.body.event_id);
+        const given = '0b8f3a52-55f1-4c3e-8a3d-2f4f7f1c9e10';
+        const own = await post('/events/purchase', { user_idx: 0, item_idx: 1, event_id: given }, h);
+        expect(own.body.event_id).toBe(given);
+        // A batch: one id per position, the same on every send.
+        const batch = { events: [0, 1].map((user_idx) => ({ event_type: 'click', user_idx, item_idx: 2 })) };
+        const b1 = await post('/events', batch, h, { 'idempotency-key': 'batch-9' });
+        const b2 = await post('/events', batch, h, { 'idempotency-key': 'batch-9' });
+        expect(new Set(b1.body.event_ids as string[]).size).toBe(2);
+        expect(b2.body.event_ids).toEqual(b1.body.event_ids);
+      });
+
+      it.each([
+        [{ event_id: 'not-a-uuid' }, {}, 422, /^event_id: event_id must be a UUID/],
+        [
+          { event_id: '0b8f3a52-55f1-4c3e-8a3d-2f4f7f1c9e10' },
+          { 'idempotency-key': 'k' },
+          400,
+          /^event_id: give either the Idempotency-Key header or event_id/,
+        ],
+        [
+          {},
+          { 'idempotency-key': 'x'.repeat(256) },
+          400,
+          /^idempotency-key: Idempotency-Key must be 1 to 255/,
+        ],
+      ])('rejects the event id %j with headers %j: %i', async (extra, headers, status, detail) => {
+        const h = makeApp();
+        const { res } = await post('/events/purchase', { user_idx: 0, item_idx: 1, ...extra }, h, headers);
+        await expectProblem(res, status, detail);
+        expect(h.published).toHaveLength(0);
+      });
+
+      it('answers 503 with Retry-After at once while the bus is known down, and accepts again on its return', async () => {
+        const h = makeApp({ publishTimeoutMs: 5000 });
+        h.faults.eventBus.failing.add('ping');
+        expect((await get('/health/ready', h)).res.status).toBe(503); // the failed ping opens the circuit
+        h.faults.eventBus.stalled.add('publish');
+        const started = performance.now();
+        const { res } = await post('/events/purchase', { user_idx: 0, item_idx: 1 }, h);
+        expect(performance.now() - started).toBeLessThan(1000); // not the 5 s publish budget
+        await expectProblem(res, 503, /^event bus: unavailable/);
+        expect(res.headers.get('retry-after')).toBe('1');
+        expect(h.published).toHaveLength(0);
+        h.faults.eventBus.failing.clear();
+        h.faults.eventBus.stalled.clear();
+        const back = performance.now();
+        let status = 0;
+        while (performance.now() - back < 1000) {
+          status = (await post('/events/purchase', { user_idx: 0, item_idx: 1 }, h)).res.status;
+          if (status === 202) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        expect(status).toBe(202);
+      });
     });
 
     describe('POST /events', () => {
