@@ -62,7 +62,8 @@ describe('batch with bad input', () => {
         '',
       ].join('\n'),
     );
-    const config = loadConfig({ ...process.env, ...env });
+    // 4 of 304 rows (1.3 %): more than the default MAX_REJECT_RATIO (1 %) allows, so this run allows 5 %.
+    const config = loadConfig({ ...process.env, ...env, MAX_REJECT_RATIO: '0.05' });
     const result = await runStep(config, 'csv-to-delta');
     expect(result.failure).toBeUndefined();
     expect(result.outcomes[0]?.summary).toContain('4 rejects');
@@ -80,6 +81,38 @@ describe('batch with bad input', () => {
     } finally {
       await spark.stop();
     }
+  });
+
+  it('fails csv-to-delta and data:validate when more rows are rejected than MAX_REJECT_RATIO allows', async () => {
+    const config = loadConfig({ ...process.env, ...env });
+    expect(config.validation.maxRejectRatio).toBe(0.01);
+    const result = await runStep(config, 'csv-to-delta');
+    expect(result.failure?.message).toMatch(
+      /transactions_train\.csv: 4 of 304 rows rejected \(1\.3 %\), more than MAX_REJECT_RATIO=0\.01 allows \(top reasons: bad_customer_id 1, bad_t_dat 1, column_count 1\); each rejected row and its reason: .*transactions_train\.rejects\.csv/,
+    );
+    const out = join(root, 'validated');
+    const strict = await runNpm('data:validate', ['--raw', env.RAW_DIR, '--out', out, '--quiet'], env);
+    expect(strict.code).toBe(1);
+    expect(strict.output).toContain('data:validate: transactions_train.csv: 4 of 304 rows rejected');
+    const lenient = await runNpm('data:validate', ['--raw', env.RAW_DIR, '--out', out, '--quiet'], {
+      ...env,
+      MAX_REJECT_RATIO: '0.05',
+    });
+    expect(lenient.code).toBe(0);
+    // The lake keeps the last good run's tables for the next steps.
+    expect(
+      (await runStep(loadConfig({ ...process.env, ...env, MAX_REJECT_RATIO: '0.05' }), 'csv-to-delta'))
+        .failure,
+    ).toBeUndefined();
+  });
+
+  it('fails preprocess naming HOLDOUT_DAYS when the hold-out leaves no day to train on', async () => {
+    // The generated purchases span 30 days.
+    const config = loadConfig({ ...process.env, ...env, HOLDOUT_DAYS: '30' });
+    const result = await runStep(config, 'preprocess');
+    expect(result.failure?.message).toMatch(
+      /HOLDOUT_DAYS=30 holds out \d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}, but the purchases span only \d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}: no day is left to train on/,
+    );
   });
 
   it('preprocess takes valid archived events once each and skips invalid ones', async () => {

@@ -15,7 +15,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SPARK_CSV_OPTIONS, sparkDdl, TABLES, type TableKind } from '../lib/hm/schema.ts';
-import { findRawFile, readArticleIds, type ValidationResult, validateRawFile } from '../lib/hm/validate.ts';
+import {
+  findRawFile,
+  readArticleIds,
+  unusableFile,
+  type ValidationResult,
+  validateRawFile,
+} from '../lib/hm/validate.ts';
 import { col, type DataFrame, expr, lit } from '../lib/spark-connect/index.ts';
 import { type BatchContext, BatchError, type BatchStep, type StepResult } from './context.ts';
 import { hasScheme } from './lake.ts';
@@ -57,6 +63,10 @@ async function run(ctx: BatchContext): Promise<StepResult> {
         kind === 'transactions' ? await readArticleIds(join(cleanDir, TABLES.articles.fileName)) : undefined,
     });
     results[kind] = result;
+    const unusable = unusableFile(kind, result, ctx.config.validation.maxRejectRatio);
+    if (unusable !== null) {
+      throw new BatchError(`${unusable}; each rejected row and its reason: ${rejectsPath}`);
+    }
     ctx.note(
       `${table.fileName}: ${result.accepted} rows accepted, ${result.rejected} rejected; writing bronze/${kind}`,
     );

@@ -244,13 +244,25 @@ async function run(ctx: BatchContext): Promise<StepResult> {
   const allPurchases = delta(spark, lake.silver.purchases);
 
   // --- split -----------------------------------------------------------------------------------
-  const [stats] = await allPurchases.agg(F.max('t_dat').alias('last_day'), F.count().alias('n')).collect();
+  const [stats] = await allPurchases
+    .agg(F.min('t_dat').alias('first_day'), F.max('t_dat').alias('last_day'), F.count().alias('n'))
+    .collect();
   const purchaseRows = Number(stats?.['n'] ?? 0);
   if (purchaseRows === 0)
     throw new BatchError('there are no purchases to learn from (bronze/transactions is empty)');
+  const firstDay = isoDay(stats?.['first_day']);
   const lastDay = isoDay(stats?.['last_day']);
   const holdoutDays = config.model.holdoutDays;
   const trainEnd = addDays(lastDay, -holdoutDays);
+  // Training takes the days up to trainEnd: a hold-out that covers every purchase day leaves ALS
+  // nothing to learn from (Spark would fail later with "No ratings available").
+  if (holdoutDays > 0 && trainEnd < firstDay) {
+    throw new BatchError(
+      `HOLDOUT_DAYS=${holdoutDays} holds out ${addDays(trainEnd, 1)}..${lastDay}, but the purchases span only ` +
+        `${firstDay}..${lastDay}: no day is left to train on; set HOLDOUT_DAYS below the span ` +
+        `(or 0 to train on everything without a hold-out)`,
+    );
+  }
   await spark
     .range(1)
     .select(

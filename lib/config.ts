@@ -147,6 +147,7 @@ const variables = {
 
   // Paths
   RAW_DIR: str('data/raw'),
+  MAX_REJECT_RATIO: num(0.01, 0, 1),
   LAKE_ROOT: str('data/lake'),
   MODELS_DIR: str('data/models'),
   CHECKPOINT_DIR: str('data/checkpoints'),
@@ -310,6 +311,7 @@ export function loadConfig(env: Env = process.env) {
     /** Budgets of store calls off the request path (bulk loads, version switches). */
     stores: { bulkTimeoutMs: v.STORE_BULK_TIMEOUT_MS },
     paths: { raw: v.RAW_DIR, lake: v.LAKE_ROOT, models: v.MODELS_DIR, checkpoints: v.CHECKPOINT_DIR },
+    validation: { maxRejectRatio: v.MAX_REJECT_RATIO },
     api: {
       host: v.HOST,
       port: v.PORT,

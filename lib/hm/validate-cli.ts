@@ -4,13 +4,16 @@
  * Validates articles.csv, customers.csv and transactions_train.csv (or their .gz) in `--raw`
  * (default RAW_DIR) and writes the accepted rows under the same names, plus `<name>.rejects.csv`
  * (`line_number,reason,raw_line`), to `--out` (default `<raw>/../clean`). Prints the counts per
- * file and reason as JSON; exits 1 when a file cannot be validated at all (missing, wrong header).
+ * file and reason as JSON; exits 1 when a file cannot be validated at all (missing, wrong header),
+ * has no valid row (articles, transactions), or has more rejected rows than MAX_REJECT_RATIO allows.
  */
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { describeError } from '../errors.ts';
-import { validateRawDirectory } from './validate.ts';
+import { unusableFile, validateRawDirectory } from './validate.ts';
+
+const TABLE_KINDS = ['articles', 'customers', 'transactions'] as const;
 
 async function main(): Promise<number> {
   let values: { raw?: string; out?: string; quiet?: boolean };
@@ -37,7 +40,13 @@ async function main(): Promise<number> {
     );
   });
   process.stdout.write(`${JSON.stringify({ ...result, seconds: (Date.now() - started) / 1000 }, null, 2)}\n`);
-  return 0;
+  // The same rule csv-to-delta applies: a file without valid rows, or with too many rejects, fails.
+  const { maxRejectRatio } = loadConfig().validation;
+  const unusable = TABLE_KINDS.map((kind) => unusableFile(kind, result[kind], maxRejectRatio)).filter(
+    (problem): problem is string => problem !== null,
+  );
+  for (const problem of unusable) process.stderr.write(`data:validate: ${problem}\n`);
+  return unusable.length > 0 ? 1 : 0;
 }
 
 main().then(

@@ -6,7 +6,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../errors.ts';
 import { ARTICLES, CUSTOMERS, headerLine, TRANSACTIONS } from './schema.ts';
-import { readArticleIds, validateRawDirectory, validateRawFile } from './validate.ts';
+import { readArticleIds, unusableFile, validateRawDirectory, validateRawFile } from './validate.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hm-validate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -186,6 +186,51 @@ describe('validateRawDirectory', () => {
     expect(result.transactions).toMatchObject({ total: 2, accepted: 1, reasons: { unknown_article: 1 } });
     expect(readFileSync(result.clean.transactions, 'utf8')).toBe(
       `${headerLine(TRANSACTIONS)}\n2020-09-01,${CUSTOMER},0108775015,0.01,2\n`,
+    );
+  });
+});
+
+describe('unusableFile (MAX_REJECT_RATIO and empty files)', () => {
+  const result = (total: number, rejected: number, reasons: Record<string, number> = {}) => ({
+    total,
+    accepted: total - rejected,
+    rejected,
+    reasons,
+  });
+
+  it('refuses a header-only transactions or articles file, and not an empty customers file', async () => {
+    const path = write('header-only.csv', [headerLine(TRANSACTIONS)]);
+    const validated = await validateRawFile('transactions', path, {
+      cleanOut: join(dir, 'header-only.clean.csv'),
+      rejectsOut: join(dir, 'header-only.rejects.csv'),
+      knownArticleIds: new Set(),
+    });
+    expect(validated).toMatchObject({ total: 0, accepted: 0 });
+    expect(unusableFile('transactions', validated, 0.01)).toBe(
+      'transactions_train.csv has no data rows (only a header, or nothing)',
+    );
+    expect(unusableFile('articles', result(0, 0), 0.01)).toMatch(/^articles\.csv has no data rows/);
+    expect(unusableFile('customers', result(0, 0), 0.01)).toBeNull();
+  });
+
+  it('refuses a file with more rejected rows than the ratio allows, naming the counts and top reasons', () => {
+    const bad = result(30_000, 29_900, {
+      bad_price: 29_800,
+      bad_t_dat: 60,
+      column_count: 30,
+      unknown_article: 10,
+    });
+    expect(unusableFile('transactions', bad, 0.01)).toBe(
+      'transactions_train.csv: 29900 of 30000 rows rejected (99.7 %), more than MAX_REJECT_RATIO=0.01 allows ' +
+        '(top reasons: bad_price 29800, bad_t_dat 60, column_count 30)',
+    );
+    expect(unusableFile('transactions', result(1000, 10, { bad_price: 10 }), 0.01)).toBeNull();
+    expect(unusableFile('transactions', result(1000, 11, { bad_price: 11 }), 0.01)).toMatch(/11 of 1000/);
+    expect(unusableFile('customers', result(100, 100, { bad_age: 100 }), 0.5)).toMatch(
+      /100 of 100 rows rejected/,
+    );
+    expect(unusableFile('articles', result(5, 5, { column_count: 5 }), 1)).toMatch(
+      /^articles\.csv: none of its 5 rows is valid \(top reasons: column_count 5\)/,
     );
   });
 });

@@ -292,6 +292,38 @@ export async function readArticleIds(path: string): Promise<Set<string>> {
   return ids;
 }
 
+/**
+ * Why a validated file must not be used, or null: an articles or transactions file without a
+ * valid row (a header-only file included), or a share of rejected rows above `maxRejectRatio` —
+ * training on what is left of a mostly broken export would publish a model of a few rows.
+ * A customers file may be empty (the customer features are optional).
+ */
+export function unusableFile(
+  kind: TableKind,
+  result: ValidationResult,
+  maxRejectRatio: number,
+): string | null {
+  const name = TABLES[kind].fileName;
+  const reasons = Object.entries(result.reasons)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, 3)
+    .map(([code, n]) => `${code} ${n}`)
+    .join(', ');
+  if (result.accepted === 0 && kind !== 'customers') {
+    return result.total === 0
+      ? `${name} has no data rows (only a header, or nothing)`
+      : `${name}: none of its ${result.total} rows is valid (top reasons: ${reasons})`;
+  }
+  if (result.total > 0 && result.rejected / result.total > maxRejectRatio) {
+    const pct = ((100 * result.rejected) / result.total).toFixed(1);
+    return (
+      `${name}: ${result.rejected} of ${result.total} rows rejected (${pct} %), more than ` +
+      `MAX_REJECT_RATIO=${maxRejectRatio} allows (top reasons: ${reasons})`
+    );
+  }
+  return null;
+}
+
 export interface RawDirectoryResult {
   articles: ValidationResult;
   customers: ValidationResult;
