@@ -20,6 +20,7 @@ import type { ServeContext } from './context.ts';
 import { withDeadline, withDeadlines } from './deadline.ts';
 import { type AppDeps, SERVE_DEFAULTS, type ServeOptions } from './deps.ts';
 import { API_KEY_HEADER, apiKeyAuth } from './middleware/api-key.ts';
+import { closeOnBodyErrors } from './middleware/close-on-error.ts';
 import { httpMetrics } from './middleware/http-metrics.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { traceRequests } from './middleware/tracing.ts';
@@ -91,6 +92,7 @@ export function createApp(deps: AppDeps) {
 
   const app = new OpenAPIHono({ defaultHook: validationHook() });
 
+  app.use('*', closeOnBodyErrors());
   app.use('*', httpMetrics(metrics));
   app.use('*', traceRequests());
   if (logger) app.use('*', requestLog(logger));

@@ -44,6 +44,29 @@ describe('withDeadline', () => {
     expect(error).toBeInstanceOf(DependencyError);
     expect((error as DependencyError).dependency).toBe('redis');
     expect((error as DependencyError).cause).toBe(cause);
+    expect((error as DependencyError).message).toBe('redis: unavailable');
+  });
+
+  it("puts an adapter's dependency failures in the port's words, the adapter's error as the cause", async () => {
+    const adapter = new DependencyError('redis', 'getUserVector: Connection is closed.');
+    const error = (await withDeadline(Promise.reject(adapter), 'feature store', 50).catch(
+      (e: unknown) => e,
+    )) as Error;
+    expect(error).toBeInstanceOf(DependencyError);
+    expect(error.message).toBe('feature store: unavailable');
+    expect(error.cause).toBe(adapter);
+    const slow = new TimeoutError('redis', 250);
+    const timeout = (await withDeadline(Promise.reject(slow), 'feature store', 50).catch(
+      (e: unknown) => e,
+    )) as Error;
+    expect(timeout).toBeInstanceOf(TimeoutError);
+    expect(timeout.message).toBe('feature store: timed out after 250 ms');
+    const rejected = new DependencyError('redis', 'WRONGTYPE Operation against a key', { retriable: false });
+    const failed = (await withDeadline(Promise.reject(rejected), 'feature store', 50).catch(
+      (e: unknown) => e,
+    )) as DependencyError;
+    expect(failed.message).toBe('feature store: request failed');
+    expect(failed.retriable).toBe(false);
   });
 });
 

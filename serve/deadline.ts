@@ -7,7 +7,7 @@
  * fallback) from "bad input" (4xx) without knowing any adapter. The late call is not cancelled;
  * its result is simply ignored.
  */
-import { AppError, DependencyError, describeError, TimeoutError } from '../lib/errors.ts';
+import { AppError, DependencyError, TimeoutError } from '../lib/errors.ts';
 import { type AsyncMethod, wrapMethods } from '../lib/observability/instrument.ts';
 import type { CircuitBreaker } from './breaker.ts';
 
@@ -41,10 +41,7 @@ export function withDeadline<T>(
         if (settled) return;
         settled = true;
         if (timer !== undefined) clearTimeout(timer);
-        const failure =
-          error instanceof AppError
-            ? error
-            : new DependencyError(dependency, describeError(error), { cause: error });
+        const failure = asPortError(error, dependency);
         breaker?.settled(failure, ping);
         reject(failure);
       },
@@ -60,6 +57,27 @@ export function withDeadline<T>(
         reject(timeout);
       }, left);
     });
+  });
+}
+
+/**
+ * What a failed port call rejects with: an `AppError` of the project as it is (not found, bad
+ * input, a timeout of this port), and a dependency failure under the port's name in the user's
+ * terms — `feature store: unavailable`, `feature store: timed out after 250 ms` — with the
+ * adapter's own error (`redis: getUserVector: Connection is closed.`) kept as its cause, for the
+ * logs only. So problem bodies and the unauthenticated readiness probe never show internals.
+ */
+export function asPortError(error: unknown, dependency: string): AppError {
+  if (error instanceof AppError && !(error instanceof DependencyError)) return error;
+  if (error instanceof DependencyError && error.dependency === dependency) return error;
+  if (error instanceof TimeoutError) {
+    const ms = Number(error.details['timeoutMs']);
+    return new TimeoutError(dependency, Number.isFinite(ms) ? ms : 0, { cause: error });
+  }
+  const retriable = error instanceof AppError ? error.retriable : true;
+  return new DependencyError(dependency, retriable ? 'unavailable' : 'request failed', {
+    cause: error,
+    retriable,
   });
 }
 

@@ -56,6 +56,7 @@ interface Answer {
   status: number;
   source?: string;
   fallback_reason?: string;
+  detail?: string;
 }
 
 describe.skipIf(!hasRedisServer)('Redis down under load (own redis-server, durable settings)', () => {
@@ -111,7 +112,7 @@ describe.skipIf(!hasRedisServer)('Redis down under load (own redis-server, durab
         i = (i * 7919 + 13) % USERS;
         const path = i % 10 === 0 ? `/users/${i}/profile` : `/recommend/${i}?k=5`;
         const res = await fetch(`${server.url}${path}`);
-        const body = (await res.json()) as { source?: string; fallback_reason?: string };
+        const body = (await res.json()) as { source?: string; fallback_reason?: string; detail?: string };
         answers.push({ at: performance.now(), path, status: res.status, ...body });
       }
     };
@@ -154,6 +155,12 @@ describe.skipIf(!hasRedisServer)('Redis down under load (own redis-server, durab
         expect(['feature_store_error', 'feature_store_timeout']).toContain(a.fallback_reason);
       }
       expect(profile.some((a) => a.status === 503)).toBe(true);
+      // In the user's terms, never the client library's (ioredis) words.
+      for (const a of profile.filter((p) => p.status === 503)) {
+        expect(a.detail).toMatch(/^feature store: (unavailable|timed out after \d+ ms)$/);
+      }
+      const ready = (await (await fetch(`${server.url}/health/ready`)).json()) as Record<string, unknown>;
+      expect(ready).toMatchObject({ status: 'ready' });
       // After the return, personalized again.
       expect(recommend.filter((a) => a.at > back && a.source === 'personalized').length).toBeGreaterThan(0);
     } finally {

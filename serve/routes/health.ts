@@ -3,7 +3,6 @@
  * ping within the store budget; 503 naming the ones that do not).
  */
 import { createRoute } from '@hono/zod-openapi';
-import { describeError } from '../../lib/errors.ts';
 import type { App, ServeContext } from '../context.ts';
 import { healthResponse } from '../schemas.ts';
 
@@ -35,7 +34,8 @@ async function check(ping: () => Promise<void>): Promise<Check> {
     await ping();
     return { status: 'up' };
   } catch (error) {
-    return { status: 'down', error: describeError(error) };
+    // The port's own words (`feature store: unavailable`); the adapter's error is in the log.
+    return { status: 'down', error: error instanceof Error ? error.message : String(error) };
   }
 }
 
