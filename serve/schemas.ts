@@ -53,14 +53,17 @@ function intParam(min: number, max: number, defaultValue?: number) {
 
 function numberParam(min: number, max: number, defaultValue: number) {
   const message = `must be a number between ${min} and ${max}`;
-  return z
-    .string()
-    .regex(/^-?(\d+(\.\d*)?|\.\d+)$/, message)
-    .transform(Number)
-    .pipe(z.number().min(min, message).max(max, message))
-    .optional()
-    .transform((v) => v ?? defaultValue)
-    .openapi({ type: 'number', minimum: min, maximum: max, default: defaultValue });
+  return (
+    z
+      .string()
+      // Decimal or exponent notation (`0.1`, `.5`, `1e-1`), as any client may write a number.
+      .regex(/^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/, message)
+      .transform(Number)
+      .pipe(z.number().min(min, message).max(max, message))
+      .optional()
+      .transform((v) => v ?? defaultValue)
+      .openapi({ type: 'number', minimum: min, maximum: max, default: defaultValue })
+  );
 }
 
 const boolValue = z
@@ -78,53 +81,55 @@ function optionalBoolParam() {
   return boolValue.optional().openapi({ type: 'boolean' });
 }
 
+/**
+ * The list parameters' rules are regular expressions, so the OpenAPI document shows exactly what
+ * the validator accepts (its `pattern`): at most `listEntries` comma-separated entries, each a
+ * name of at most `nameLength` characters, or an index of at most 9 digits. Entries are trimmed
+ * and blank ones ignored.
+ */
+const NAME_LIST_RE = new RegExp(
+  `^[^,]{0,${LIMITS.nameLength}}(,[^,]{0,${LIMITS.nameLength}}){0,${LIMITS.listEntries - 1}}$`,
+);
+const ID_LIST_RE = new RegExp(`^\\s*(\\d{1,9}\\s*)?(,\\s*(\\d{1,9}\\s*)?){0,${LIMITS.listEntries - 1}}$`);
+
+/** `first`, or a number from 0 to 1000 in decimal notation (the rule is the document's pattern). */
+const BOOST_RE = /^(first|\d{1,3}(\.\d*)?|1000(\.0*)?|\.\d+)$/;
+
+const listEntries = (raw: string) =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+
 /** A comma-separated list of names (blank entries ignored). */
 function nameListParam(example: string) {
   return z
     .string()
+    .regex(
+      NAME_LIST_RE,
+      `must be a comma-separated list of at most ${LIMITS.listEntries} names of at most ${LIMITS.nameLength} characters`,
+    )
     .optional()
-    .transform((raw, ctx) => {
-      if (raw === undefined) return [] as string[];
-      const names = raw
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s.length > 0);
-      if (names.length > LIMITS.listEntries || names.some((n) => n.length > LIMITS.nameLength)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must be a comma-separated list of at most ${LIMITS.listEntries} names of at most ${LIMITS.nameLength} characters`,
-        });
-        return z.NEVER;
-      }
-      return [...new Set(names)];
-    })
-    .openapi({ type: 'string', example, description: 'comma-separated list' });
+    .transform((raw) => (raw === undefined ? [] : [...new Set(listEntries(raw))]))
+    .openapi({ type: 'string', pattern: NAME_LIST_RE.source, example, description: 'comma-separated list' });
 }
 
 /** A comma-separated list of item indexes. */
 function idListParam() {
-  const message = `must be a comma-separated list of at most ${LIMITS.listEntries} non-negative integers`;
   return z
     .string()
+    .regex(
+      ID_LIST_RE,
+      `must be a comma-separated list of at most ${LIMITS.listEntries} non-negative integers of at most 9 digits`,
+    )
     .optional()
-    .transform((raw, ctx) => {
-      if (raw === undefined) return [] as number[];
-      const parts = raw
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s.length > 0);
-      const ids = parts.map(Number);
-      if (
-        parts.length > LIMITS.listEntries ||
-        parts.some((p) => !/^\d+$/.test(p)) ||
-        ids.some((id) => id > MAX_INDEX)
-      ) {
-        ctx.addIssue({ code: 'custom', message });
-        return z.NEVER;
-      }
-      return [...new Set(ids)];
-    })
-    .openapi({ type: 'string', example: '108775015,108775044', description: 'comma-separated item indexes' });
+    .transform((raw) => (raw === undefined ? [] : [...new Set(listEntries(raw).map(Number))]))
+    .openapi({
+      type: 'string',
+      pattern: ID_LIST_RE.source,
+      example: '108775015,108775044',
+      description: 'comma-separated item indexes',
+    });
 }
 
 function indexPathParam(name: string) {
@@ -218,13 +223,12 @@ export const recommendQuery = z
       }),
     repurchase_boost: z
       .string()
-      .regex(/^(first|\d+(\.\d*)?|\.\d+)$/, 'must be first or a number between 0 and 1000')
+      .regex(BOOST_RE, 'must be first or a number between 0 and 1000')
       .transform((v): number | 'first' => (v === 'first' ? 'first' : Number(v)))
-      .refine((v) => v === 'first' || v <= 1000, 'must be first or a number between 0 and 1000')
       .optional()
       .openapi({
         type: 'string',
-        pattern: '^(first|\\d+(\\.\\d*)?|\\.\\d+)$',
+        pattern: BOOST_RE.source,
         description:
           'how repurchases enter the list (`repurchase=auto`): a number lifts each by boost × recency ' +
           "weight × the best new item's score against the model's items; `first` puts them ahead " +
@@ -248,7 +252,8 @@ export const recommendQuery = z
           '(default TRENDING_SEGMENTS, or what the served version was evaluated best with)',
       }),
     exclude_purchased: optionalBoolParam().openapi({
-      description: 'older switch: true = `repurchase=exclude`, false = `repurchase=include`',
+      description:
+        'older switch: true = `repurchase=exclude`, false = `repurchase=include` (not together with `repurchase`: 400)',
     }),
   })
   .superRefine((query, ctx) => {
@@ -316,11 +321,19 @@ function requireOneOf<T extends Record<string, unknown>>(value: T, ctx: z.Refine
   }
 }
 
+/** `requireOneOf` in the document's terms: exactly one of each pair of fields. */
+const ONE_USER_ONE_ITEM = {
+  allOf: [
+    { oneOf: [{ required: ['user_idx'] }, { required: ['customer_id'] }] },
+    { oneOf: [{ required: ['item_idx'] }, { required: ['article_id'] }] },
+  ],
+};
+
 export const purchaseBody = z
   .object(eventTargetShape)
   .strict()
   .superRefine(requireOneOf)
-  .openapi('PurchaseRequest', { example: { user_idx: 42, item_idx: 1234 } });
+  .openapi('PurchaseRequest', { example: { user_idx: 42, item_idx: 1234 }, ...ONE_USER_ONE_ITEM });
 
 export const eventInput = z
   .object({
@@ -329,7 +342,10 @@ export const eventInput = z
   })
   .strict()
   .superRefine(requireOneOf)
-  .openapi('EventInput', { example: { event_type: 'click', user_idx: 42, item_idx: 1234 } });
+  .openapi('EventInput', {
+    example: { event_type: 'click', user_idx: 42, item_idx: 1234 },
+    ...ONE_USER_ONE_ITEM,
+  });
 
 export const eventsBody = z
   .union([

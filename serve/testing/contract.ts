@@ -335,11 +335,24 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
         [LONG_NAME, /^product_group: must be a comma-separated list/],
         ['colour=Black', /^colour: is not a known parameter/],
         ['k=0&explain=maybe', /^k: .*; explain: must be true or false/],
+        ['k=1&k=50', /^k: given 2 times; give it once \(got "1,50"\)$/],
+        ['diversity_lambda=2e0', /^diversity_lambda: must be a number between 0 and 1/],
       ])('rejects %s with a 400 problem naming the parameter and range', async (label, detail) => {
         const query = label === LONG_ID_LIST ? LONG_ID_QUERY : label === LONG_NAME ? LONG_NAME_QUERY : label;
         const { res } = await get(`/recommend/${USER.userIdx}?${query}`);
         const problem = await expectProblem(res, 400, detail);
         expect((problem as unknown as { errors: unknown[] }).errors.length).toBeGreaterThan(0);
+      });
+
+      it.each([
+        'diversity_lambda=1e-1',
+        'diversity_lambda=1.1e-308',
+        'diversity_lambda=%2B.5',
+        'exclude_ids=%201,%202%20,,3',
+        'repurchase_boost=1000',
+      ])('accepts %s (any notation the document allows)', async (query) => {
+        const { res } = await get(`/recommend/${USER.userIdx}?${query}`);
+        expect(res.status).toBe(200);
       });
 
       it.each(['-1', 'abc', '1.5', '99999999999'])('rejects user_idx=%s with a 400 problem', async (user) => {
