@@ -161,7 +161,7 @@ describe('Kafka down under event load (own broker)', () => {
     const p99 = sorted[Math.floor(sorted.length * 0.99)] ?? Number.NaN;
     console.log(
       `[kafka outage] ${answers.length} answers: ${accepted.size} keys accepted, ${refused.length} refused at once ` +
-        `(p50 ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms), ` +
+        `(p50 ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)?.toFixed(1)} ms), ` +
         `${timedOut.length} other 503s`,
     );
     expect(refused.length).toBeGreaterThan(10);
