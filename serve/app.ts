@@ -173,17 +173,20 @@ export function createApp(deps: AppDeps) {
   /**
    * Pings every dependency each `intervalMs` through its breaker (a failed ping opens the circuit,
    * so an outage is known before requests meet it — event intake then answers 503 at once instead
-   * of after EVENT_PUBLISH_TIMEOUT_MS). Returns the function that stops the watch and the
+   * of after EVENT_PUBLISH_TIMEOUT_MS), and reads the version pointer (so the degraded answers
+   * are ready from the start). Returns the function that stops the watch and the
    * breakers' pings. `0`: no watch.
    */
   const watchDependencies = (intervalMs: number): (() => Promise<void>) => {
     const ports: Array<{ ping(): Promise<void> }> = [featureStore, vectorIndex, eventBus];
-    const timer =
-      intervalMs > 0
-        ? setInterval(() => {
-            for (const port of ports) port.ping().catch(() => undefined);
-          }, intervalMs)
-        : undefined;
+    const watch = () => {
+      for (const port of ports) port.ping().catch(() => undefined);
+      // The version pointer too: the fallback lists of a new version are loaded before a request
+      // needs them, and an API that has not served yet knows what to degrade to.
+      ctx.recommender.versions.read().catch(() => undefined);
+    };
+    if (intervalMs > 0) watch();
+    const timer = intervalMs > 0 ? setInterval(watch, intervalMs) : undefined;
     timer?.unref();
     return async () => {
       if (timer !== undefined) clearInterval(timer);

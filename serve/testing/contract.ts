@@ -764,6 +764,22 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
         expect(source).toBe('personalized');
       });
 
+      it('with the dependency watch, degrades from the first request on (the version read at start)', async () => {
+        const h = makeApp();
+        const stop = h.app.watchDependencies(1000);
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          h.faults.featureStore.failing.add('*');
+          const { res, body } = await get(`/recommend/${USER.userIdx}?k=3`, h);
+          expect(res.status).toBe(200);
+          expect(body).toMatchObject({ source: 'trending', fallback_reason: 'feature_store_error' });
+          expect(ids(body)).toEqual(WORLD_TRENDING_GLOBAL.slice(0, 3));
+        } finally {
+          h.faults.featureStore.failing.clear();
+          await stop();
+        }
+      });
+
       it('flags a stalled feature store as a timeout, within the store budget', async () => {
         const h = makeApp({ storeTimeoutMs: 50 });
         await get(`/recommend/${USER.userIdx}`, h);
