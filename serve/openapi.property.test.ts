@@ -22,7 +22,7 @@ import { EmbeddedVectorIndex } from '../lib/stores/embedded/vector-index.ts';
 import { MemoryEventBus } from '../lib/stores/memory/event-bus.ts';
 import { MemoryFeatureStore } from '../lib/stores/memory/feature-store.ts';
 import { createApp } from './app.ts';
-import { loadWorld, WORLD_ITEMS, WORLD_USERS } from './testing/world.ts';
+import { loadWorld, UNKNOWN_ITEM, WORLD_ITEMS, WORLD_USERS } from './testing/world.ts';
 
 type Schema = Record<string, unknown>;
 interface Parameter {
@@ -184,6 +184,21 @@ describe('the OpenAPI document against the API (property-based)', async () => {
   const featureStore = new MemoryFeatureStore();
   const vectorIndex = new EmbeddedVectorIndex();
   await loadWorld(featureStore, vectorIndex);
+  // User 1 bought an item the model does not hold: its profile lists it with `metadata: null`.
+  const ts = '2026-01-06T10:00:00.000Z';
+  await featureStore.putProfiles([
+    {
+      userIdx: 1,
+      recent: [{ item_idx: UNKNOWN_ITEM, ts }],
+      counters: {
+        total_purchases: 1,
+        first_purchase_at: ts,
+        last_purchase_at: ts,
+        product_groups: {},
+        product_types: {},
+      },
+    },
+  ]);
   const app = createApp({
     featureStore,
     vectorIndex,

@@ -450,8 +450,10 @@ export const profileResponse = z
       z.object({
         item_idx: z.number().int(),
         ts: z.string(),
-        metadata: itemMetadataSchema
-          .nullable()
+        // A union, not `.nullable()`: on a referenced schema that becomes `allOf: [$ref, …null]`,
+        // which no null satisfies.
+        metadata: z
+          .union([itemMetadataSchema, z.null()])
           .openapi({ description: 'null when the item is not in the model' }),
       }),
     ),
