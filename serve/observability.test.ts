@@ -223,7 +223,7 @@ describe('one trace from the API through the bus to the updater', () => {
       expect(ancestors(one(stage)), stage).toEqual(['GET /recommend/:user_idx']);
     }
     expect(one('recommend.candidates').spanContext().traceId).toBe(recommend.spanContext().traceId);
-    const userVector = one('feature_store.getUserVector');
+    const userVector = one('feature_store.getUserState');
     expect(ancestors(userVector)).toEqual(['recommend.user_vector', 'GET /recommend/:user_idx']);
     expect(userVector.attributes['db.system']).toBe('memory');
     const search = spans.find(

@@ -50,6 +50,7 @@ export const FEATURE_STORE_OPERATIONS = [
   'getRecentPurchases',
   'getProfileCounters',
   'getPurchasedItems',
+  'getUserState',
   'processedEventIds',
   'appliedUserEvents',
   'applyUserUpdate',

@@ -39,6 +39,16 @@ export interface UserProfileSeed {
   counters: ProfileCounters;
 }
 
+/** A user as one request reads it (`getUserState`). */
+export interface UserState {
+  /** The active version; null while no model is published. */
+  version: string | null;
+  /** The user's vector in that version; null without one. */
+  vector: Float32Array | null;
+  /** Newest first. */
+  recent: Purchase[];
+}
+
 /** How many recent purchases a user's history keeps. */
 export const HISTORY_LIMIT = 50;
 
@@ -114,6 +124,13 @@ export interface FeatureStore {
   getProfileCounters(userIdx: number): Promise<ProfileCounters | null>;
   /** Every item the user is known to have bought (for exclusion), newest first, bounded by HISTORY_LIMIT. */
   getPurchasedItems(userIdx: number): Promise<number[]>;
+  /**
+   * What a request needs of a user, in one read: the active version, the user's vector in it,
+   * and the user's `historyLimit` newest purchases — the same as `activeVersion()`, then
+   * `getUserVector(version, userIdx)` and `getRecentPurchases(userIdx, historyLimit)`, but in one
+   * round trip where the store can (`userIdx` null: the version only).
+   */
+  getUserState(userIdx: number | null, historyLimit: number): Promise<UserState>;
 
   // --- online updates -------------------------------------------------------------------------
   /** Which of these event ids were already applied. */

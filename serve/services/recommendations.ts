@@ -326,19 +326,15 @@ export class Recommender {
    * explain the list.
    */
   private async loadUser(request: RecommendRequest): Promise<LoadedUser> {
-    const { featureStore } = this.deps;
     const userIdx = request.userIdx;
     const mode = request.repurchase;
-    const historyLength = mode === 'auto' ? HISTORY_LIMIT : request.explain ? this.deps.explainHistory : 0;
-    const [version, excluded, recent] = await Promise.all([
-      featureStore.activeVersion(),
-      userIdx !== null && mode === 'exclude' ? featureStore.getPurchasedItems(userIdx) : NONE,
-      userIdx !== null && historyLength > 0 ? featureStore.getRecentPurchases(userIdx, historyLength) : NONE,
-    ]);
+    // The whole history when purchases are ranked (auto) or left out (exclude); else what explains.
+    const historyLength = mode !== 'include' ? HISTORY_LIMIT : request.explain ? this.deps.explainHistory : 0;
+    // One read (one round trip on Redis): version, the user's vector in it, the history.
+    const { version, vector, recent } = await this.deps.featureStore.getUserState(userIdx, historyLength);
     if (version === null) throw noModel();
     this.versions.seen(version);
-    const vector = userIdx === null ? null : await featureStore.getUserVector(version, userIdx);
-    const purchased = mode === 'auto' ? [...new Set(recent.map((p) => p.item_idx))] : excluded;
+    const purchased = mode === 'include' ? NONE : [...new Set(recent.map((p) => p.item_idx))];
     const pending = this.plan(version);
     const plan = pending instanceof Promise ? await pending : pending;
     let again: RepurchaseCandidate[] = [];

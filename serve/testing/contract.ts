@@ -708,6 +708,7 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
       it('answers 503 with Retry-After when the feature store is down before any version was read', async () => {
         const h = makeApp();
         h.faults.featureStore.failing.add('activeVersion');
+        h.faults.featureStore.failing.add('getUserState');
         const { res } = await get(`/recommend/${USER.userIdx}`, h);
         await expectProblem(res, 503, /feature store/);
         expect(res.headers.get('retry-after')).toBe('1');
@@ -1319,7 +1320,7 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
         expect(text).toContain('mmr_rerank_duration_seconds_count 1');
         expect(text).toContain('recommendation_diversity_score_count 1');
         expect(text).toContain('qdrant_search_duration_seconds_count 1');
-        expect(text).toMatch(/redis_operation_duration_seconds_count\{operation="getUserVector"\} 2/);
+        expect(text).toMatch(/redis_operation_duration_seconds_count\{operation="getUserState"\} 2/);
       });
 
       it('serves an OpenAPI 3.1 document built from the request schemas, and interactive docs', async () => {
@@ -1426,6 +1427,7 @@ export function apiContractSuite(name: string, setupStores: () => Promise<Contra
         const noVersion = new Proxy(stores.featureStore, {
           get(target, property) {
             if (property === 'activeVersion') return async () => null;
+            if (property === 'getUserState') return async () => ({ version: null, vector: null, recent: [] });
             const value = Reflect.get(target, property, target) as unknown;
             return typeof value === 'function' ? value.bind(target) : value;
           },

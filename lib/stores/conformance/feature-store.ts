@@ -374,6 +374,46 @@ export function featureStoreConformance(
     });
 
     describe('history and profile', () => {
+      it('reads a user in one call: the active version, its vector for the user, the history', async () => {
+        const store = await open();
+        expect(await store.getUserState(1, 10)).toEqual({ version: null, vector: null, recent: [] });
+        const recent = [
+          { item_idx: 3, ts: '2026-01-03T00:00:00.000Z' },
+          { item_idx: 2, ts: '2026-01-02T00:00:00.000Z' },
+        ];
+        await store.putProfiles([{ userIdx: 1, recent, counters: counters({ total_purchases: 2 }) }]);
+        for (const [version, value] of [
+          ['v20260101-000000', 0.5],
+          ['v20260102-000000', -2],
+        ] as const) {
+          await store.putVersionInfo(info(version));
+          await store.putUserVectors(version, [[1, Float32Array.from([value, 0, 0, 1])]]);
+        }
+        await store.activateVersion('v20260101-000000');
+        const first = await store.getUserState(1, 10);
+        expect(first.version).toBe('v20260101-000000');
+        expect(Array.from(first.vector!)).toEqual([0.5, 0, 0, 1]);
+        expect(first.recent).toEqual(recent);
+        expect((await store.getUserState(1, 1)).recent).toEqual(recent.slice(0, 1));
+        expect((await store.getUserState(1, 0)).recent).toEqual([]);
+        // A switch between two reads: the second gives the new version's vector, never the old one's.
+        await store.activateVersion('v20260102-000000');
+        const second = await store.getUserState(1, 10);
+        expect(second.version).toBe('v20260102-000000');
+        expect(Array.from(second.vector!)).toEqual([-2, 0, 0, 1]);
+        // A user without a vector (or with no history), and no user at all.
+        expect(await store.getUserState(7, 10)).toEqual({
+          version: 'v20260102-000000',
+          vector: null,
+          recent: [],
+        });
+        expect(await store.getUserState(null, 10)).toEqual({
+          version: 'v20260102-000000',
+          vector: null,
+          recent: [],
+        });
+      });
+
       it('replaces profiles and reads recent purchases newest first', async () => {
         const store = await open();
         const recent = [

@@ -15,6 +15,7 @@ import {
   type IdKind,
   PROCESSED_EVENT_TTL_MS,
   type UserProfileSeed,
+  type UserState,
   type UserUpdate,
 } from '../feature-store.ts';
 import type { ModelVersionInfo, ProfileCounters, Purchase, TrendingScope } from '../types.ts';
@@ -267,6 +268,18 @@ export class MemoryFeatureStore implements FeatureStore {
     this.assertOpen();
     const profile = this.profiles.get(userIdx);
     return profile ? structuredClone(profile.counters) : null;
+  }
+
+  async getUserState(userIdx: number | null, historyLimit: number): Promise<UserState> {
+    this.assertOpen();
+    const version = this.active;
+    const vector = version === null || userIdx === null ? undefined : this.vectors.get(version)?.get(userIdx);
+    const recent = userIdx === null ? [] : (this.profiles.get(userIdx)?.recent ?? []);
+    return {
+      version,
+      vector: vector ? vector.slice() : null,
+      recent: recent.slice(0, Math.max(0, historyLimit)).map((p) => ({ ...p })),
+    };
   }
 
   async getPurchasedItems(userIdx: number): Promise<number[]> {

@@ -20,6 +20,7 @@ import {
   type IdKind,
   PROCESSED_EVENT_TTL_MS,
   type UserProfileSeed,
+  type UserState,
   type UserUpdate,
 } from '../feature-store.ts';
 import type { ModelVersionInfo, ProfileCounters, Purchase, TrendingScope } from '../types.ts';
@@ -124,6 +125,8 @@ export class RedisFeatureStore implements FeatureStore {
   private readonly eventTtlMs: number;
   private readonly logger: Logger | undefined;
   private state: 'new' | 'started' | 'closed' = 'new';
+  /** The version the pointer named at the last `getUserState` (the guess for the next one). */
+  private lastActive: string | null = null;
 
   constructor(options: RedisFeatureStoreOptions) {
     const d = REDIS_FEATURE_STORE_DEFAULTS;
@@ -433,6 +436,39 @@ export class RedisFeatureStore implements FeatureStore {
       else if (field.startsWith('t:')) counters.product_types[field.slice(2)] = Number(value);
     }
     return counters;
+  }
+
+  /**
+   * One round trip: the pointer, the user's vector in the version the pointer named last time,
+   * and the history go out together (auto-pipelined; on a cluster, to their nodes at once). Only
+   * when the pointer has moved since (a new version switched in) is the vector read again, for
+   * the version the pointer names now — so the answer is always the active version's.
+   */
+  async getUserState(userIdx: number | null, historyLimit: number): Promise<UserState> {
+    return this.call('getUserState', this.readMs, async () => {
+      const guess = this.lastActive;
+      const [version, guessed, entries] = await Promise.all([
+        this.client.get(this.keys.active),
+        userIdx !== null && guess !== null
+          ? this.client.getBuffer(this.keys.userVector(guess, userIdx))
+          : null,
+        userIdx !== null && historyLimit > 0
+          ? this.client.lrange(this.keys.history(userIdx), 0, historyLimit - 1)
+          : [],
+      ]);
+      this.lastActive = version;
+      const raw =
+        version === null || userIdx === null
+          ? null
+          : version === guess
+            ? guessed
+            : await this.client.getBuffer(this.keys.userVector(version, userIdx));
+      return {
+        version,
+        vector: raw === null ? null : bufferToVector(raw),
+        recent: entries.map(parseHistoryEntry),
+      };
+    });
   }
 
   async getPurchasedItems(userIdx: number): Promise<number[]> {
