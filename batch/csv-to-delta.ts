@@ -14,7 +14,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SPARK_CSV_OPTIONS, sparkDdl, TABLES, type TableKind } from '../lib/hm/schema.ts';
+import { SPARK_CSV_OPTIONS, sparkDdl, TABLE_KINDS, TABLES, type TableKind } from '../lib/hm/schema.ts';
 import {
   findRawFile,
   readArticleIds,
@@ -27,8 +27,6 @@ import { type BatchContext, BatchError, type BatchStep, type StepResult } from '
 import { hasScheme } from './lake.ts';
 import { delta } from './spark.ts';
 
-const KINDS = ['articles', 'customers', 'transactions'] as const satisfies readonly TableKind[];
-
 const REJECTS_DDL = 'line_number BIGINT, reason STRING, raw_line STRING';
 
 async function run(ctx: BatchContext): Promise<StepResult> {
@@ -40,7 +38,7 @@ async function run(ctx: BatchContext): Promise<StepResult> {
   }
   // Every input must exist before anything is written: a missing file fails with its name.
   const inputs = Object.fromEntries(
-    KINDS.map((kind) => [kind, findRawFile(paths.raw, TABLES[kind])]),
+    TABLE_KINDS.map((kind) => [kind, findRawFile(paths.raw, TABLES[kind])]),
   ) as Record<TableKind, string>;
   const cleanDir = join(paths.staging, 'clean');
   const rejectsDir = join(paths.staging, 'rejects');
@@ -50,7 +48,7 @@ async function run(ctx: BatchContext): Promise<StepResult> {
   const results = {} as Record<TableKind, ValidationResult>;
   const rejectFrames: DataFrame[] = [];
   let rows = 0;
-  for (const kind of KINDS) {
+  for (const kind of TABLE_KINDS) {
     ctx.signal.throwIfAborted();
     const table = TABLES[kind];
     const cleanPath = join(cleanDir, table.fileName);
@@ -111,11 +109,11 @@ async function run(ctx: BatchContext): Promise<StepResult> {
     .option('overwriteSchema', true)
     .save(lake.bronze.rejects);
 
-  const rejected = KINDS.reduce((n, kind) => n + results[kind].rejected, 0);
+  const rejected = TABLE_KINDS.reduce((n, kind) => n + results[kind].rejected, 0);
   return {
     rows,
     summary:
-      KINDS.map(
+      TABLE_KINDS.map(
         (kind) =>
           `${kind} ${results[kind].accepted}${results[kind].rejected ? ` (${results[kind].rejected} rejected)` : ''}`,
       ).join(', ') + `; ${rejected} rejects in bronze/rejects`,

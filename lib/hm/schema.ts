@@ -32,6 +32,9 @@ export interface ColumnDef {
 
 export type TableKind = 'articles' | 'customers' | 'transactions';
 
+/** The tables in the order they are validated and loaded (transactions check the articles). */
+export const TABLE_KINDS = ['articles', 'customers', 'transactions'] as const satisfies readonly TableKind[];
+
 export interface TableDef {
   readonly kind: TableKind;
   readonly fileName: string;

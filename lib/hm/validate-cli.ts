@@ -11,9 +11,8 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { describeError } from '../errors.ts';
+import { TABLE_KINDS } from './schema.ts';
 import { unusableFile, validateRawDirectory } from './validate.ts';
-
-const TABLE_KINDS = ['articles', 'customers', 'transactions'] as const;
 
 async function main(): Promise<number> {
   let values: { raw?: string; out?: string; quiet?: boolean };

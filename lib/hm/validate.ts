@@ -19,7 +19,15 @@ import { parse } from 'csv-parse/sync';
 import { ValidationError } from '../errors.ts';
 import { LineSink } from './line-sink.ts';
 import { detach, readLineBatches } from './lines.ts';
-import { type ColumnDef, csvLine, headerLine, TABLES, type TableDef, type TableKind } from './schema.ts';
+import {
+  type ColumnDef,
+  csvLine,
+  headerLine,
+  TABLE_KINDS,
+  TABLES,
+  type TableDef,
+  type TableKind,
+} from './schema.ts';
 
 export interface ValidateOptions {
   cleanOut: string;
@@ -356,7 +364,7 @@ export async function validateRawDirectory(
 ): Promise<RawDirectoryResult> {
   const paths = {} as Record<TableKind, string>;
   const results = {} as Record<TableKind, ValidationResult>;
-  for (const kind of ['articles', 'customers', 'transactions'] as const) {
+  for (const kind of TABLE_KINDS) {
     const table = TABLES[kind];
     paths[kind] = join(cleanDir, table.fileName);
     results[kind] = await validateRawFile(kind, findRawFile(rawDir, table), {
