@@ -256,12 +256,8 @@ export class Recommender {
         { err: describeError(error), reason },
         'vector index failed; answering from trending',
       );
-      metrics.recommendationFallback.inc({ reason });
-      metrics.recommendationRequests.inc({ source: 'trending', user_type: 'known' });
       // The index just failed: no second call to it for repurchase candidates.
-      const fallback = await this.trendingStage(traced, request, { ...user, again: [] });
-      fallback.fallback_reason = reason;
-      return fallback;
+      return this.fallback(traced, request, { ...user, again: [] }, reason, 'known');
     }
     if (user.fill === 'trending') {
       // The repurchases, ordered with the model's scores, lead; trending fills the rest.
@@ -295,7 +291,6 @@ export class Recommender {
   ): Promise<Recommendations> {
     const version = this.versions.known;
     if (!(error instanceof DependencyError) || version === null) throw error;
-    const { metrics } = this.deps;
     const reason: FallbackReason =
       error instanceof TimeoutError ? 'feature_store_timeout' : 'feature_store_error';
     // One line per request would flood the log during an outage: the circuit logs its changes.
@@ -303,9 +298,7 @@ export class Recommender {
       { err: describeError(error), reason },
       'feature store failed; answering from trending',
     );
-    metrics.recommendationFallback.inc({ reason });
-    metrics.recommendationRequests.inc({ source: 'trending', user_type: 'unknown' });
-    const answer = await this.trendingStage(traced, request, {
+    const unknown: LoadedUser = {
       version,
       vector: null,
       purchased: NONE,
@@ -314,7 +307,22 @@ export class Recommender {
       boost: 0,
       fill: 'model',
       segments: false,
-    });
+    };
+    return this.fallback(traced, request, unknown, reason, 'unknown');
+  }
+
+  /** A dependency failed: the trending answer for `user`, flagged with `reason` and counted. */
+  private async fallback(
+    traced: boolean,
+    request: RecommendRequest,
+    user: LoadedUser,
+    reason: FallbackReason,
+    userType: 'known' | 'unknown',
+  ): Promise<Recommendations> {
+    const { metrics } = this.deps;
+    metrics.recommendationFallback.inc({ reason });
+    metrics.recommendationRequests.inc({ source: 'trending', user_type: userType });
+    const answer = await this.trendingStage(traced, request, user);
     answer.fallback_reason = reason;
     return answer;
   }
