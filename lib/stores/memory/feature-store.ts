@@ -272,13 +272,12 @@ export class MemoryFeatureStore implements FeatureStore {
 
   async getUserState(userIdx: number | null, historyLimit: number): Promise<UserState> {
     this.assertOpen();
+    // In process there is no round trip to save: the three reads, one after the other.
     const version = this.active;
-    const vector = version === null || userIdx === null ? undefined : this.vectors.get(version)?.get(userIdx);
-    const recent = userIdx === null ? [] : (this.profiles.get(userIdx)?.recent ?? []);
     return {
       version,
-      vector: vector ? vector.slice() : null,
-      recent: recent.slice(0, Math.max(0, historyLimit)).map((p) => ({ ...p })),
+      vector: version === null || userIdx === null ? null : await this.getUserVector(version, userIdx),
+      recent: userIdx === null ? [] : await this.getRecentPurchases(userIdx, historyLimit),
     };
   }
 
