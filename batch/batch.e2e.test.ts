@@ -109,6 +109,10 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
     for (const step of ['csv-to-delta', 'preprocess', 'train-als', 'evaluate', 'refit', 'trending', 'load']) {
       expect(output).toMatch(new RegExp(`\\n${step}\\s+done`));
     }
+    // The fit names its blocks and what solved the normal equations (the server's BLAS/LAPACK).
+    expect(output).toMatch(
+      /fit \d+\.\d s on \d+×\d+ blocks, (native|Java) \(\w+BLAS, \w+LAPACK\) linear algebra/,
+    );
     // The served-pipeline tables: hold-out per policy and segment, prequential static → online.
     expect(output).toMatch(
       /served pipeline, hold-out: test \S+ batch state .*; users all \d+ \/ warm \d+ \/ cold \d+/,

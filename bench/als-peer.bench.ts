@@ -4,13 +4,14 @@
  * the quality of each model's factors as the API serves them (the hold-out protocol of the
  * evaluate step, the same users and metric code for both).
  *
- *   npm run bench -- als-peer [--scale small|tiny] [--python PATH]
+ *   npm run bench -- als-peer [--scale small|medium|tiny] [--python PATH]
  *
  * Data: generated once per scale into <tmp>/recsys-bench/<scale>/ (reused until the generator
  * changes). Two implicit runs: the literal hyper-parameters, and the regularisation scaled by the
  * mean number of interactions per user — Spark's ALS multiplies it by each row's count (ALS-WR),
  * which implicit does not. For both protocols and the real sample, see `quality`.
  */
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createContext } from '../batch/context.ts';
@@ -18,6 +19,7 @@ import type { MetricRow } from '../batch/evaluate.ts';
 import { ProgressPrinter } from '../batch/progress.ts';
 import { runBatch } from '../batch/runner.ts';
 import { delta, deltaExists } from '../batch/spark.ts';
+import { alsBlocks, linearAlgebra } from '../batch/train-als.ts';
 import { readVersion } from '../batch/versions.ts';
 import { loadConfig } from '../lib/config.ts';
 import type { Scale } from '../lib/hm/generate.ts';
@@ -47,6 +49,8 @@ const spark = new SparkSession({ remote: config.spark.remote });
 const ctx = createContext(config, spark, logger, {}, { note: () => {}, print: (t) => console.log(t) });
 if (!(await deltaExists(spark, ctx.lake.silver.holdout))) await step({ step: 'csv-to-delta' });
 if (!(await deltaExists(spark, ctx.lake.silver.holdout))) await step({ step: 'preprocess' });
+const blocks = await alsBlocks(spark, config.model.blocks);
+const algebra = await linearAlgebra(spark);
 const version = (await step({ step: 'train-als' })).version!;
 await step({ step: 'evaluate', version });
 const record = await readVersion(ctx, version);
@@ -59,6 +63,7 @@ for (const [label, regScale] of [
   [`implicit (λ × ${exported.meanPerUser.toFixed(1)} mean interactions/user)`, exported.meanPerUser],
 ] as const) {
   const fit = await fitImplicitVersion(ctx, exported, {
+    threads: availableParallelism(),
     python,
     label,
     regScale,
@@ -88,7 +93,10 @@ const line = (rows: MetricRow[]) =>
 console.log(
   `\nscale ${scale}: ${exported.pairs} training pairs, rank ${config.model.rank}, ${config.model.maxIter} iterations, λ ${config.model.regParam}, α ${config.model.alpha}`,
 );
-console.log(`ours (Spark ALS via Connect): fit ${oursFit.toFixed(1)} s, ${line(ours)}`);
+console.log(
+  `ours (Spark ALS via Connect, ${blocks}×${blocks} blocks, ${algebra ? `${algebra.blas}/${algebra.lapack}` : 'linear algebra unknown'}): fit ${oursFit.toFixed(1)} s, ${line(ours)}`,
+);
+console.log(`implicit threads: ${availableParallelism()}`);
 for (const p of peerResults) {
   console.log(
     `${p.label}: fit ${p.fitSeconds.toFixed(1)} s (ours/peer ×${(oursFit / p.fitSeconds).toFixed(1)}), ${line(p.metrics)}`,
@@ -101,6 +109,7 @@ recordResult('als-peer', {
   trainingPairs: exported.pairs,
   params: config.model,
   protocol: 'holdout',
-  ours: { fitSeconds: oursFit, metrics: ours },
+  ours: { fitSeconds: oursFit, blocks, linearAlgebra: algebra, metrics: ours },
+  implicitThreads: availableParallelism(),
   peers: peerResults,
 });

@@ -80,7 +80,7 @@ export interface PeerFit {
 export async function fitImplicitVersion(
   ctx: BatchContext,
   exported: ExportedInteractions,
-  options: { python: string; label: string; regScale: number; at: Date },
+  options: { python: string; label: string; regScale: number; at: Date; threads: number },
 ): Promise<PeerFit> {
   const { model } = ctx.config;
   const out = join(exported.dir, `implicit-${options.regScale === 1 ? 'literal' : 'scaled'}.json`);
@@ -104,6 +104,8 @@ export async function fitImplicitVersion(
       String(model.alpha),
       '--seed',
       String(model.seed),
+      '--threads',
+      String(options.threads),
     ],
     { stdio: 'inherit' },
   );

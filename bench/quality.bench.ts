@@ -17,6 +17,7 @@
  * summary in docs/benchmarks.md.
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type BatchContext, createContext } from '../batch/context.ts';
@@ -110,6 +111,7 @@ async function runFor(set: DataSet): Promise<Result> {
     const exported = await exportInteractions(ctx, join(set.root, 'export'));
     const python = implicitPython(args.python);
     const peer = await fitImplicitVersion(ctx, exported, {
+      threads: availableParallelism(),
       python,
       label: `implicit (λ × ${exported.meanPerUser.toFixed(1)})`,
       regScale: exported.meanPerUser,

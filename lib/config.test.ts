@@ -79,6 +79,8 @@ describe('loadConfig', () => {
     [{ NEW_IDS_PER_MINUTE: '-1' }, 'NEW_IDS_PER_MINUTE'],
     [{ NEW_IDS_PER_MINUTE_PER_CLIENT: 'many' }, 'NEW_IDS_PER_MINUTE_PER_CLIENT'],
     [{ KAFKA_BROKERS: 'host:99999' }, 'KAFKA_BROKERS'],
+    [{ ALS_BLOCKS: '0' }, 'ALS_BLOCKS'],
+    [{ ALS_BLOCKS: 'cores' }, 'ALS_BLOCKS'],
     [{ KAFKA_SASL_MECHANISM: 'plain' }, 'KAFKA_SASL_USERNAME'],
   ])('rejects %j naming %s', (env, variable) => {
     const error = errorOf(env);
@@ -96,6 +98,8 @@ describe('loadConfig', () => {
     expect(loadConfig({ REPURCHASE_BOOST: '0.3' }).api.repurchaseStage.boost).toBe(0.3);
     expect(loadConfig({}).api.repurchaseStage.fill).toBe('auto');
     expect(loadConfig({ REPURCHASE_FILL: 'trending' }).api.repurchaseStage.fill).toBe('trending');
+    expect(loadConfig({}).model.blocks).toBe('auto');
+    expect(loadConfig({ ALS_BLOCKS: '4' }).model.blocks).toBe(4);
     expect(loadConfig({}).api.trendingSegments).toBe('auto');
     expect(loadConfig({ TRENDING_SEGMENTS: 'on' }).api.trendingSegments).toBe('on');
     expect(loadConfig({}).api.newIds).toEqual({ perClient: 600, total: 6000 });

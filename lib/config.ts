@@ -194,6 +194,12 @@ const variables = {
   ALS_REG_PARAM: num(0.2, 0),
   ALS_ALPHA: num(10, 0),
   ALS_SEED: int(42),
+  ALS_BLOCKS: z
+    .string()
+    .trim()
+    .regex(/^(auto|[1-9]\d*)$/, 'must be auto or a whole number ≥ 1')
+    .optional()
+    .transform((v): number | 'auto' => (v === undefined || v === 'auto' ? 'auto' : Number(v))),
   HOLDOUT_DAYS: int(7, 0, 365),
   REFIT: bool(true),
   DECAY_HALF_LIFE_DAYS: num(30, 0),
@@ -342,6 +348,7 @@ export function loadConfig(env: Env = process.env) {
       regParam: v.ALS_REG_PARAM,
       alpha: v.ALS_ALPHA,
       seed: v.ALS_SEED,
+      blocks: v.ALS_BLOCKS,
       holdoutDays: v.HOLDOUT_DAYS,
       refit: v.REFIT,
       decayHalfLifeDays: v.DECAY_HALF_LIFE_DAYS,

@@ -47,6 +47,7 @@ def main():
     parser.add_argument("--reg-scale", type=float, default=1.0)
     parser.add_argument("--alpha", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--threads", type=int, default=0, help="OpenMP threads (0: all cores)")
     parser.add_argument("--confidence", choices=["spark", "implicit"], default="spark")
     args = parser.parse_args()
 
@@ -66,6 +67,7 @@ def main():
         iterations=args.iterations,
         random_state=args.seed,
         calculate_training_loss=False,
+        num_threads=args.threads,
     )
     started = time.perf_counter()
     model.fit(user_items, show_progress=False)

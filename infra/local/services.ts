@@ -245,7 +245,11 @@ function sparkSpec(config: Config): ServiceSpec {
           `${sparkJarsDir}/*`,
           'org.apache.spark.sql.connect.service.SparkConnectServer',
         ],
-        env: { SPARK_LOCAL_IP: '127.0.0.1' },
+        // Spark ML solves ALS's normal equations with the system BLAS/LAPACK when the netlib
+        // bridge finds one (Debian: libopenblas0-pthread; the train-als step logs which it
+        // uses). Spark runs one task per core, so the library must not start threads of its own
+        // (Spark's MLlib linear algebra guide).
+        env: { SPARK_LOCAL_IP: '127.0.0.1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
       };
     },
     probe: () => probeSparkConnect(host, port),

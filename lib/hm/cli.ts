@@ -1,5 +1,5 @@
 /**
- * `npm run data:generate -- --scale tiny|small|full [--seed N] [--out DIR] [--customers N]
+ * `npm run data:generate -- --scale tiny|small|medium|full [--seed N] [--out DIR] [--customers N]
  *  [--articles N] [--transactions N] [--days N] [--truth FILE] [--quiet]`
  *
  * Writes synthetic H&M files (Kaggle layout) to `--out` (default RAW_DIR, `data/raw`).
@@ -17,7 +17,7 @@ import {
   type ScaleSize,
 } from './generate.ts';
 
-const USAGE = `usage: npm run data:generate -- --scale tiny|small|full [options]
+const USAGE = `usage: npm run data:generate -- --scale tiny|small|medium|full [options]
 
   --scale S          tiny (seconds, for tests), small (~1M purchases), full (real size, 31.8M purchases)
   --seed N           random seed (default ${DEFAULT_SEED}); same seed and scale give identical files
@@ -64,8 +64,9 @@ function parse(argv: string[]) {
   const v = parsed.values as Record<string, string | boolean | undefined>;
   if (v['help']) return undefined;
   const scale = v['scale'];
-  if (typeof scale !== 'string') throw new UsageError('--scale is required (tiny, small or full)');
-  if (!(scale in SCALES)) throw new UsageError(`--scale must be tiny, small or full (got "${scale}")`);
+  if (typeof scale !== 'string') throw new UsageError('--scale is required (tiny, small, medium or full)');
+  if (!(scale in SCALES))
+    throw new UsageError(`--scale must be tiny, small, medium or full (got "${scale}")`);
   const seedText = v['seed'] as string | undefined;
   if (seedText !== undefined && (!/^\d+$/.test(seedText) || Number(seedText) > 0xffffffff))
     throw new UsageError(`--seed must be an integer in 0..4294967295 (got "${seedText}")`);

@@ -16,7 +16,7 @@ import { DEPARTMENTS } from './tables.ts';
 import { buildTaste, type TasteCluster, type TasteStrength } from './taste.ts';
 import { type BehaviourParams, isoDay, simulateTransactions } from './transactions.ts';
 
-export type Scale = 'tiny' | 'small' | 'full';
+export type Scale = 'tiny' | 'small' | 'medium' | 'full';
 
 export interface ScaleSize {
   articles: number;
@@ -30,6 +30,7 @@ export interface ScaleSize {
 export const SCALES: Readonly<Record<Scale, ScaleSize>> = {
   tiny: { articles: 1_500, customers: 1_000, transactions: 30_000, days: 183, clusters: 12 },
   small: { articles: 15_000, customers: 50_000, transactions: 1_000_000, days: 365, clusters: 20 },
+  medium: { articles: 40_000, customers: 250_000, transactions: 6_000_000, days: 365, clusters: 22 },
   full: { articles: 105_542, customers: 1_371_980, transactions: 31_788_324, days: 734, clusters: 24 },
 };
 
@@ -91,7 +92,8 @@ export async function generate(options: GenerateOptions): Promise<GenerateSummar
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
     throw new RangeError(`seed must be an integer in 0..4294967295 (got ${seed})`);
   const base = SCALES[options.scale];
-  if (!base) throw new RangeError(`unknown scale "${String(options.scale)}"; use tiny, small or full`);
+  if (!base)
+    throw new RangeError(`unknown scale "${String(options.scale)}"; use tiny, small, medium or full`);
   const size: ScaleSize = { ...base, ...stripUndefined(options.overrides ?? {}) };
   checkSize(size);
   const firstDay = isoDay(REAL_LAST_DAY, -(size.days - 1));
