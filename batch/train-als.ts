@@ -34,15 +34,24 @@ export function alsEstimator(model: BatchContext['config']['model'], blocks: num
 const SPARK_DEFAULT_BLOCKS = 10;
 
 /**
- * The user and item block count: `ALS_BLOCKS`, or for `auto` the server's
- * `spark.default.parallelism` (one block per task slot: each half-iteration sends an item's
- * vector once to every user block that rated it, so blocks beyond the cores only multiply that
- * shuffle and the tasks), else Spark's default of 10.
+ * The user and item block count: `ALS_BLOCKS`, or for `auto` the server's default parallelism —
+ * one block per task slot. Each half-iteration sends an item's vector once to every user block
+ * that rated it, so blocks beyond the slots only multiply that shuffle and the tasks. Measured,
+ * not read from `spark.default.parallelism` (unset on most servers): the partitions Spark gives a
+ * `range` without a partition count. Spark's own default of 10 if the query fails.
  */
 export async function alsBlocks(spark: SparkSession, setting: number | 'auto'): Promise<number> {
   if (setting !== 'auto') return setting;
-  const parallelism = Number(await spark.conf.getOption('spark.default.parallelism'));
-  return Number.isInteger(parallelism) && parallelism >= 1 ? parallelism : SPARK_DEFAULT_BLOCKS;
+  try {
+    const frame = await spark.sql(
+      'SELECT COUNT(DISTINCT p) AS n FROM (SELECT spark_partition_id() AS p FROM range(100000))',
+    );
+    const [row] = await frame.collect();
+    const slots = Number(row?.['n']);
+    return Number.isInteger(slots) && slots >= 1 ? slots : SPARK_DEFAULT_BLOCKS;
+  } catch {
+    return SPARK_DEFAULT_BLOCKS;
+  }
 }
 
 export interface LinearAlgebra {
@@ -57,7 +66,7 @@ export interface LinearAlgebra {
  * Which linear algebra Spark ML solves ALS's normal equations with, asked of the server (the
  * executors' JVM in local mode): `JNIBLAS`/`JNILAPACK` when the netlib bridge found a system
  * `libblas.so.3`/`liblapack.so.3` (Debian: `libopenblas0-pthread`), else the Java fallbacks
- * (`VectorBLAS`, `F2jLAPACK`), which fit about 1.5× slower. Null when the server refuses `reflect`.
+ * (`VectorBLAS`, `F2jLAPACK`), which fit about 1.4× slower. Null when the server refuses `reflect`.
  */
 export async function linearAlgebra(spark: SparkSession): Promise<LinearAlgebra | null> {
   try {
@@ -83,7 +92,7 @@ function describeLinearAlgebra(la: LinearAlgebra | null): string {
   if (la.native) return `linear algebra: native (${la.blas}, ${la.lapack})`;
   return (
     `linear algebra: Java fallback (${la.blas}, ${la.lapack}); the server found no system ` +
-    'libblas.so.3/liblapack.so.3 (Debian: apt-get install libopenblas0-pthread), fits run about 1.5× slower'
+    'libblas.so.3/liblapack.so.3 (Debian: apt-get install libopenblas0-pthread), fits run about 1.4× slower'
   );
 }
 
