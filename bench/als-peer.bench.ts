@@ -103,7 +103,7 @@ for (const p of peerResults) {
   );
 }
 console.log(`trending policy: MAP@12 ${mapOf(ours, 'trending').toFixed(4)}`);
-recordResult('als-peer', {
+recordResult(`als-peer-${scale}`, {
   scale,
   version,
   trainingPairs: exported.pairs,
