@@ -30,7 +30,7 @@ export function alsEstimator(model: BatchContext['config']['model'], blocks: num
   });
 }
 
-/** Spark ALS's own default block count, used when `ALS_BLOCKS=auto` finds no parallelism set. */
+/** Spark ALS's own default block count, used when `ALS_BLOCKS=auto` cannot measure the task slots. */
 const SPARK_DEFAULT_BLOCKS = 10;
 
 /**
@@ -87,12 +87,20 @@ export async function linearAlgebra(spark: SparkSession): Promise<LinearAlgebra 
   }
 }
 
+/** The one name of a server's linear algebra, e.g. `native (JNIBLAS, JNILAPACK)`, or `unknown`. */
+export function linearAlgebraLabel(la: LinearAlgebra | null): string {
+  if (!la) return 'unknown';
+  return `${la.native ? 'native' : 'Java fallback'} (${la.blas}, ${la.lapack})`;
+}
+
+/** The label with, for the Java fallbacks or an unknown server, what it means and the fix. */
 function describeLinearAlgebra(la: LinearAlgebra | null): string {
-  if (!la) return 'linear algebra: unknown (the server refused reflect)';
-  if (la.native) return `linear algebra: native (${la.blas}, ${la.lapack})`;
+  const label = `linear algebra: ${linearAlgebraLabel(la)}`;
+  if (!la) return `${label} (the server refused reflect)`;
+  if (la.native) return label;
   return (
-    `linear algebra: Java fallback (${la.blas}, ${la.lapack}); the server found no system ` +
-    'libblas.so.3/liblapack.so.3 (Debian: apt-get install libopenblas0-pthread), fits run about 1.4× slower'
+    `${label}; the server found no system libblas.so.3/liblapack.so.3 ` +
+    '(Debian: apt-get install libopenblas0-pthread), fits run about 1.4× slower'
   );
 }
 
@@ -174,8 +182,7 @@ export async function trainVersion(
       train_ms: trainMs,
       evaluated_version: options.evaluatedVersion ?? null,
     });
-    const linearAlgebra = la ? `${la.native ? 'native' : 'Java'} (${la.blas}, ${la.lapack})` : 'unknown';
-    return { version, users, items, trainPairs, trainMs, blocks, linearAlgebra };
+    return { version, users, items, trainPairs, trainMs, blocks, linearAlgebra: linearAlgebraLabel(la) };
   } finally {
     await model.dispose();
   }

@@ -7,12 +7,10 @@
  *
  *   npm run bench -- als-fit [--scale small] [--runs 3] [--experiment all | a comma list of linear-algebra,serializer,blocks,checkpoint,storage-level,cached-input]
  *
- * Arms that need other server settings get their own Spark Connect server, started here on a
- * spare port with the local launcher's command plus the extra settings, and stopped at the end.
+ * Arms that need other server settings get their own Spark Connect server, started by the local
+ * launcher on a spare port with the extra settings, and stopped at the end.
  * The data is the bench lake of `--scale` (prepared as by `als-peer`).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,9 +18,8 @@ import { createContext } from '../batch/context.ts';
 import { ProgressPrinter } from '../batch/progress.ts';
 import { runBatch } from '../batch/runner.ts';
 import { delta, deltaExists } from '../batch/spark.ts';
-import { alsBlocks, alsEstimator, linearAlgebra } from '../batch/train-als.ts';
-import { probeSparkConnect } from '../infra/local/probes.ts';
-import { serviceSpecs } from '../infra/local/services.ts';
+import { alsBlocks, alsEstimator, linearAlgebra, linearAlgebraLabel } from '../batch/train-als.ts';
+import { downService, upService } from '../infra/local/launcher.ts';
 import { loadConfig } from '../lib/config.ts';
 import type { Scale } from '../lib/hm/generate.ts';
 import { createLogger } from '../lib/observability/logger.ts';
@@ -113,9 +110,32 @@ await ensureGenerated(scale);
   await spark.stop();
 }
 
-/** Servers by their settings; the launcher's own for `{}`. */
-const servers = new Map<string, { remote: string; child?: ChildProcess }>();
+/**
+ * Servers by their settings; the launcher's own for `{}`. Another server is the local launcher's
+ * (`upService`) on a spare port with its own run directory, the extra settings given to its JVM
+ * as `JAVA_TOOL_OPTIONS`.
+ */
+const servers = new Map<string, { remote: string; port?: number; env?: Record<string, string> }>();
 let nextPort = config.spark.endpoint.port + 11;
+
+/** Runs `fn` with `vars` set in this process's environment (the launcher reads it). */
+async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+function serverConfig(port: number) {
+  return loadConfig({ ...process.env, SPARK_REMOTE: `sc://localhost:${port}` });
+}
+
 async function serverFor(conf: ServerConf = {}): Promise<string> {
   const key = JSON.stringify(conf);
   const known = servers.get(key);
@@ -125,35 +145,23 @@ async function serverFor(conf: ServerConf = {}): Promise<string> {
     return config.spark.remote;
   }
   const port = nextPort++;
-  const runDir = join(tmpdir(), `recsys-als-fit-${port}`);
-  mkdirSync(runDir, { recursive: true });
-  const previous = process.env['INFRA_RUN_DIR'];
-  process.env['INFRA_RUN_DIR'] = runDir;
-  const spec = serviceSpecs(loadConfig({ ...process.env, SPARK_REMOTE: `sc://localhost:${port}` })).spark;
-  spec.prepare();
-  const { command, args: argv, env } = spec.command();
-  if (previous === undefined) delete process.env['INFRA_RUN_DIR'];
-  else process.env['INFRA_RUN_DIR'] = previous;
-  const cp = argv.indexOf('-cp');
   const extra = Object.entries(conf).map(([k, v]) => `-D${k}=${v}`);
-  const child = spawn(command, [...argv.slice(0, cp), ...extra, ...argv.slice(cp)], {
-    env: { ...process.env, ...env },
-    stdio: 'ignore',
-  });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      await probeSparkConnect('localhost', port);
-      break;
-    } catch (error) {
-      if (Date.now() > deadline || child.exitCode !== null) throw error;
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
+  const env = {
+    INFRA_RUN_DIR: join(tmpdir(), `recsys-als-fit-${port}`),
+    JAVA_TOOL_OPTIONS: extra.join(' '),
+  };
+  await withEnv(env, () => upService(serverConfig(port), 'spark'));
   const remote = `sc://localhost:${port}`;
-  servers.set(key, { remote, child });
+  servers.set(key, { remote, port, env });
   console.log(`started a Spark Connect server on :${port} with ${extra.join(' ')}`);
   return remote;
+}
+
+async function stopServers(): Promise<void> {
+  for (const { port, env } of servers.values()) {
+    if (port === undefined || !env) continue;
+    await withEnv(env, () => downService(serverConfig(port), 'spark'));
+  }
 }
 
 async function fitOnce(arm: Arm): Promise<{ seconds: number; algebra: string }> {
@@ -174,7 +182,7 @@ async function fitOnce(arm: Arm): Promise<{ seconds: number; algebra: string }> 
     const seconds = (performance.now() - started) / 1000;
     await model.dispose();
     if (arm.cacheInput) await df.unpersist();
-    return { seconds, algebra: la ? `${la.blas}/${la.lapack}` : 'unknown' };
+    return { seconds, algebra: linearAlgebraLabel(la) };
   } finally {
     await spark.stop();
   }
@@ -214,7 +222,7 @@ try {
     results.push({ experiment: name, arms: rows });
   }
 } finally {
-  for (const { child } of servers.values()) child?.kill('SIGTERM');
+  await stopServers();
 }
 
 recordResult(`als-fit-${scale}`, {

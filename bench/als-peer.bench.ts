@@ -19,7 +19,7 @@ import type { MetricRow } from '../batch/evaluate.ts';
 import { ProgressPrinter } from '../batch/progress.ts';
 import { runBatch } from '../batch/runner.ts';
 import { delta, deltaExists } from '../batch/spark.ts';
-import { alsBlocks, linearAlgebra } from '../batch/train-als.ts';
+import { alsBlocks, linearAlgebra, linearAlgebraLabel } from '../batch/train-als.ts';
 import { readVersion } from '../batch/versions.ts';
 import { loadConfig } from '../lib/config.ts';
 import type { Scale } from '../lib/hm/generate.ts';
@@ -94,7 +94,7 @@ console.log(
   `\nscale ${scale}: ${exported.pairs} training pairs, rank ${config.model.rank}, ${config.model.maxIter} iterations, λ ${config.model.regParam}, α ${config.model.alpha}`,
 );
 console.log(
-  `ours (Spark ALS via Connect, ${blocks}×${blocks} blocks, ${algebra ? `${algebra.blas}/${algebra.lapack}` : 'linear algebra unknown'}): fit ${oursFit.toFixed(1)} s, ${line(ours)}`,
+  `ours (Spark ALS via Connect, ${blocks}×${blocks} blocks, ${linearAlgebraLabel(algebra)} linear algebra): fit ${oursFit.toFixed(1)} s, ${line(ours)}`,
 );
 console.log(`implicit threads: ${availableParallelism()}`);
 for (const p of peerResults) {

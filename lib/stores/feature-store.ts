@@ -122,7 +122,11 @@ export interface FeatureStore {
   /** Newest first. */
   getRecentPurchases(userIdx: number, limit: number): Promise<Purchase[]>;
   getProfileCounters(userIdx: number): Promise<ProfileCounters | null>;
-  /** Every item the user is known to have bought (for exclusion), newest first, bounded by HISTORY_LIMIT. */
+  /**
+   * Every item the user is known to have bought, newest first, each once, bounded by
+   * HISTORY_LIMIT. An inspection read (tests, tools): requests get the purchases they exclude
+   * through `getUserState`.
+   */
   getPurchasedItems(userIdx: number): Promise<number[]>;
   /**
    * What a request needs of a user, in one read: the active version, the user's vector in it,

@@ -17,7 +17,7 @@
  */
 import { trace } from '@opentelemetry/api';
 import { DependencyError, describeError, TimeoutError } from '../../lib/errors.ts';
-import type { Logger } from '../../lib/observability/logger.ts';
+import { type Logger, LogThrottle } from '../../lib/observability/logger.ts';
 import type { Metrics } from '../../lib/observability/metrics.ts';
 import { tracer, withSpan } from '../../lib/observability/tracing.ts';
 import { type FeatureStore, HISTORY_LIMIT } from '../../lib/stores/feature-store.ts';
@@ -173,6 +173,8 @@ export class Recommender {
    * so it is at hand when the feature store goes down later.
    */
   readonly versions: ActiveVersion;
+  /** An index outage fails every request: one warning per 10 s says so (the metric counts each). */
+  private readonly indexFailureLog = new LogThrottle(10_000);
 
   constructor(private readonly deps: RecommenderDeps) {
     this.versions = new ActiveVersion(deps.featureStore, (version) => {
@@ -252,9 +254,11 @@ export class Recommender {
       // Any failure of the index (down, slow, mid-switch) degrades to trending rather than failing.
       const reason: FallbackReason =
         error instanceof TimeoutError ? 'vector_index_timeout' : 'vector_index_error';
-      this.deps.logger?.warn(
-        { err: describeError(error), reason },
-        'vector index failed; answering from trending',
+      this.indexFailureLog.pass((heldBack) =>
+        this.deps.logger?.warn(
+          { err: describeError(error), reason, heldBack },
+          'vector index failed; answering from trending',
+        ),
       );
       // The index just failed: no second call to it for repurchase candidates.
       return this.fallback(traced, request, { ...user, again: [] }, reason, 'known');
