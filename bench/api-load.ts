@@ -4,17 +4,23 @@
  * time per request (from /proc, which depends much less on what else runs on the machine).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { syntheticBundle } from '../lib/stores/fixtures.ts';
+import { median } from './results.ts';
 
 const mainScript = fileURLToPath(new URL('../serve/main.ts', import.meta.url));
 
 export interface Measurement {
   /** API CPU time per answered request (all workers), independent of how busy the machine is. */
   api_cpu_ms_per_request?: number;
+  /** CPU time per answered request of other processes the requests use (e.g. `qdrant`). */
+  other_cpu_ms_per_request?: Record<string, number>;
   /** 1-minute load average of the machine before and after the run (other work competes for the cores). */
   load_average: [number, number];
   requests_per_s: number;
@@ -112,11 +118,15 @@ export interface LoadOptions {
   connections: number;
   /** The API process, for its CPU time. */
   pid: number;
+  /** Other processes whose CPU time per request to report, by name. */
+  otherPids?: Record<string, number>;
 }
 
 /** GETs `path()` at `connections` concurrency for `seconds`. */
 export async function load(options: LoadOptions): Promise<Measurement> {
   const loadBefore = loadavg()[0]!;
+  const others = Object.entries(options.otherPids ?? {});
+  const othersBefore = await Promise.all(others.map(([, pid]) => processTreeCpuMs(pid)));
   const cpuBefore = await processTreeCpuMs(options.pid);
   const result = await autocannon({
     url: options.url,
@@ -125,12 +135,20 @@ export async function load(options: LoadOptions): Promise<Measurement> {
     requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: options.path() }) }],
   });
   const cpuAfter = await processTreeCpuMs(options.pid);
-  const cpu =
-    cpuBefore === undefined || cpuAfter === undefined || result.requests.total === 0
+  const othersAfter = await Promise.all(others.map(([, pid]) => processTreeCpuMs(pid)));
+  const perRequest = (before: number | undefined, after: number | undefined) =>
+    before === undefined || after === undefined || result.requests.total === 0
       ? undefined
-      : Math.round(((cpuAfter - cpuBefore) / result.requests.total) * 1000) / 1000;
+      : Math.round(((after - before) / result.requests.total) * 1000) / 1000;
+  const cpu = perRequest(cpuBefore, cpuAfter);
+  const other: Record<string, number> = {};
+  for (const [i, [name]] of others.entries()) {
+    const value = perRequest(othersBefore[i], othersAfter[i]);
+    if (value !== undefined) other[name] = value;
+  }
   return {
     ...(cpu === undefined ? {} : { api_cpu_ms_per_request: cpu }),
+    ...(others.length > 0 ? { other_cpu_ms_per_request: other } : {}),
     load_average: [Math.round(loadBefore * 100) / 100, Math.round(loadavg()[0]! * 100) / 100],
     requests_per_s: Math.round(result.requests.average),
     latency_ms: {
@@ -144,4 +162,132 @@ export async function load(options: LoadOptions): Promise<Measurement> {
     errors: result.errors,
     non2xx: result.non2xx,
   };
+}
+
+/** Per-number medians of several runs of one scenario (the runs themselves are kept too). */
+export interface Summary extends Measurement {
+  runs: Measurement[];
+}
+
+export function summarize(runs: Measurement[]): Summary {
+  const mid = (pick: (m: Measurement) => number) => median(runs.map(pick));
+  const cpu = runs.map((m) => m.api_cpu_ms_per_request).filter((v): v is number => v !== undefined);
+  const names = Object.keys(runs[0]?.other_cpu_ms_per_request ?? {});
+  const other = Object.fromEntries(
+    names.map((name) => [name, median(runs.map((m) => m.other_cpu_ms_per_request?.[name] ?? 0))]),
+  );
+  return {
+    ...(cpu.length === runs.length ? { api_cpu_ms_per_request: median(cpu) } : {}),
+    ...(names.length > 0 ? { other_cpu_ms_per_request: other } : {}),
+    load_average: [mid((m) => m.load_average[0]), mid((m) => m.load_average[1])],
+    requests_per_s: mid((m) => m.requests_per_s),
+    latency_ms: {
+      p50: mid((m) => m.latency_ms.p50),
+      p90: mid((m) => m.latency_ms.p90),
+      p99: mid((m) => m.latency_ms.p99),
+      max: mid((m) => m.latency_ms.max),
+      mean: mid((m) => m.latency_ms.mean),
+    },
+    requests: mid((m) => m.requests),
+    errors: runs.reduce((sum, m) => sum + m.errors, 0),
+    non2xx: runs.reduce((sum, m) => sum + m.non2xx, 0),
+    runs,
+  };
+}
+
+export async function redisAnswers(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2000 });
+  try {
+    await client.connect();
+    await client.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+export async function dropPrefix(url: string, prefix: string): Promise<void> {
+  const client = new Redis(url);
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 5000);
+    cursor = next;
+    if (keys.length > 0) await client.unlink(...keys);
+  } while (cursor !== '0');
+  await client.quit();
+}
+
+/** A `/recommend` call of the serving benchmarks: a name and the query string after the path. */
+export interface Scenario {
+  name: string;
+  query: string;
+}
+
+/** The default call and the filtered one (two product groups, two types and three ids left out). */
+export const RECOMMEND_CALLS: Scenario[] = [
+  { name: 'default', query: '' },
+  {
+    name: 'filters',
+    query:
+      '?product_group=Garment%20Upper%20body,Garment%20Lower%20body&exclude_types=Socks,Bra&exclude_ids=1,2,3',
+  },
+];
+
+/** Null when a Qdrant server answers /readyz at `url`, else why not. */
+export async function qdrantAnswers(url: string): Promise<string | null> {
+  try {
+    const res = await fetch(`${url}/readyz`);
+    return res.ok ? null : `Qdrant at ${url} answers ${res.status} to /readyz`;
+  } catch (error) {
+    return `no Qdrant server answers at ${url} (${(error as Error).message}); start one and set QDRANT_URL`;
+  }
+}
+
+/** The pid of a process of this machine by its command name (e.g. `qdrant`), for its CPU time. */
+export function pidOf(command: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === command) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+/** The options every serving benchmark takes, from the command line. */
+export function servingOptions() {
+  return {
+    items: Number(option('items', '105000')),
+    users: Number(option('users', '10000')),
+    rank: Number(option('rank', '64')),
+    durationS: Number(option('duration', '15')),
+    warmupS: Number(option('warmup', '3')),
+    connections: Number(option('connections', '32')),
+    runs: Number(option('runs', '3')),
+  };
+}
+
+/**
+ * Writes the serving benchmarks' synthetic model into `dir`. Histories end today, so the
+ * repurchase stage (REPURCHASE=auto) finds recent purchases as live.
+ */
+export async function writeServingModel(
+  dir: string,
+  o: { items: number; users: number; rank: number },
+): Promise<void> {
+  console.log(`synthetic bundle: ${o.items} items × ${o.rank} dims, ${o.users} users`);
+  const started = Date.now();
+  await syntheticBundle({
+    items: o.items,
+    users: o.users,
+    rank: o.rank,
+    seed: 42,
+    outDir: dir,
+    lastDay: new Date(),
+  });
+  console.log(`  written in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

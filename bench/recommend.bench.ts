@@ -20,37 +20,38 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { loadConfig } from '../lib/config.ts';
-import { syntheticBundle } from '../lib/stores/fixtures.ts';
-import { load as loadApi, type Measurement, option, startServer, stopServer } from './api-load.ts';
-import { median, recordResult } from './results.ts';
+import {
+  dropPrefix,
+  load as loadApi,
+  type Measurement,
+  option,
+  RECOMMEND_CALLS,
+  redisAnswers,
+  type Scenario,
+  type Summary,
+  servingOptions,
+  startServer,
+  stopServer,
+  summarize,
+  writeServingModel,
+} from './api-load.ts';
+import { recordResult } from './results.ts';
 
-const ITEMS = Number(option('items', '105000'));
-const USERS = Number(option('users', '10000'));
-const RANK = Number(option('rank', '64'));
-const DURATION_S = Number(option('duration', '15'));
-const WARMUP_S = Number(option('warmup', '3'));
-const CONNECTIONS = Number(option('connections', '32'));
+const {
+  items: ITEMS,
+  users: USERS,
+  rank: RANK,
+  durationS: DURATION_S,
+  warmupS: WARMUP_S,
+  connections: CONNECTIONS,
+  runs: RUNS,
+} = servingOptions();
 const SETUPS = option('setups', 'embedded,redis').split(',');
 const WORKERS = option('workers', '1,2').split(',').map(Number);
-const RUNS = Number(option('runs', '3'));
 const K = 10;
 
-interface Scenario {
-  name: string;
-  query: string;
-}
-
-const SCENARIOS: Scenario[] = [
-  { name: 'default', query: '' },
-  {
-    name: 'filters',
-    query:
-      '?product_group=Garment%20Upper%20body,Garment%20Lower%20body&exclude_types=Socks,Bra&exclude_ids=1,2,3',
-  },
-  { name: 'explain', query: '?explain=true' },
-];
+const SCENARIOS: Scenario[] = [...RECOMMEND_CALLS, { name: 'explain', query: '?explain=true' }];
 
 async function check(url: string, scenario: Scenario): Promise<void> {
   for (const user of [0, Math.floor(USERS / 2), USERS - 1]) {
@@ -77,73 +78,12 @@ function load(url: string, scenario: Scenario, seconds: number, pid: number): Pr
   });
 }
 
-/** Per-number medians of several runs of one scenario (the runs themselves are kept too). */
-interface Summary extends Measurement {
-  runs: Measurement[];
-}
-
-function summarize(runs: Measurement[]): Summary {
-  const mid = (pick: (m: Measurement) => number) => median(runs.map(pick));
-  const cpu = runs.map((m) => m.api_cpu_ms_per_request).filter((v): v is number => v !== undefined);
-  return {
-    ...(cpu.length === runs.length ? { api_cpu_ms_per_request: median(cpu) } : {}),
-    load_average: [mid((m) => m.load_average[0]), mid((m) => m.load_average[1])],
-    requests_per_s: mid((m) => m.requests_per_s),
-    latency_ms: {
-      p50: mid((m) => m.latency_ms.p50),
-      p90: mid((m) => m.latency_ms.p90),
-      p99: mid((m) => m.latency_ms.p99),
-      max: mid((m) => m.latency_ms.max),
-      mean: mid((m) => m.latency_ms.mean),
-    },
-    requests: mid((m) => m.requests),
-    errors: runs.reduce((sum, m) => sum + m.errors, 0),
-    non2xx: runs.reduce((sum, m) => sum + m.non2xx, 0),
-    runs,
-  };
-}
-
-async function redisAnswers(url: string): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2000 });
-  try {
-    await client.connect();
-    await client.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
-
-async function dropPrefix(url: string, prefix: string): Promise<void> {
-  const client = new Redis(url);
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 5000);
-    cursor = next;
-    if (keys.length > 0) await client.unlink(...keys);
-  } while (cursor !== '0');
-  await client.quit();
-}
-
 async function main(): Promise<void> {
   const config = loadConfig();
   const modelsDir = await mkdtemp(join(tmpdir(), 'bench-recommend-'));
   const results: Record<string, Record<string, Summary> | { skipped: string }> = {};
   try {
-    console.log(`synthetic bundle: ${ITEMS} items × ${RANK} dims, ${USERS} users`);
-    const started = Date.now();
-    // Histories end today, so the repurchase stage (REPURCHASE=auto) finds recent purchases as live.
-    await syntheticBundle({
-      items: ITEMS,
-      users: USERS,
-      rank: RANK,
-      seed: 42,
-      outDir: modelsDir,
-      lastDay: new Date(),
-    });
-    console.log(`  written in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    await writeServingModel(modelsDir, { items: ITEMS, users: USERS, rank: RANK });
 
     for (const setup of SETUPS) {
       const env: Record<string, string> = {
