@@ -10,16 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisServerArgs } from '../infra/local/services.ts';
-import { createLogger } from '../lib/observability/logger.ts';
-import { createMetrics } from '../lib/observability/metrics.ts';
 import { EmbeddedVectorIndex } from '../lib/stores/embedded/vector-index.ts';
 import { syntheticBundle } from '../lib/stores/fixtures.ts';
-import { MemoryEventBus } from '../lib/stores/memory/event-bus.ts';
 import { publishVersion } from '../lib/stores/publish.ts';
 import { RedisFeatureStore } from '../lib/stores/redis/feature-store.ts';
 import { freePort } from '../test/support/net.ts';
-import { createApp } from './app.ts';
-import { type HttpServerHandle, listen } from './server.ts';
+import { serveOn, startLoad, untilPersonalized } from '../test/support/outage-load.ts';
+import type { HttpServerHandle } from './server.ts';
 
 const USERS = 200;
 const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
@@ -50,15 +47,6 @@ function killed(child: ChildProcess): Promise<void> {
   });
 }
 
-interface Answer {
-  at: number;
-  path: string;
-  status: number;
-  source?: string;
-  fallback_reason?: string;
-  detail?: string;
-}
-
 describe.skipIf(!hasRedisServer)('Redis down under load (own redis-server, durable settings)', () => {
   let dir: string;
   let port: number;
@@ -86,14 +74,7 @@ describe.skipIf(!hasRedisServer)('Redis down under load (own redis-server, durab
     await vectorIndex.start();
     await publishVersion({ featureStore: store, vectorIndex, bundleDir: bundle.dir });
     vectors = await store.countUserVectors(version);
-    const app = createApp({
-      featureStore: store,
-      vectorIndex,
-      eventBus: new MemoryEventBus({ topics: { events: 'events', deadLetter: 'dead' } }),
-      metrics: createMetrics(),
-      logger: createLogger({ level: 'silent' }),
-    });
-    server = await listen(app, { host: '127.0.0.1', port: 0 });
+    server = await serveOn(store, vectorIndex);
   });
 
   afterAll(async () => {
@@ -104,19 +85,10 @@ describe.skipIf(!hasRedisServer)('Redis down under load (own redis-server, durab
   });
 
   it('answers flagged trending lists while Redis is down, full service within 2 s of its return, and keeps the data', async () => {
-    const answers: Answer[] = [];
-    let stop = false;
-    const worker = async (seed: number) => {
-      let i = seed;
-      while (!stop) {
-        i = (i * 7919 + 13) % USERS;
-        const path = i % 10 === 0 ? `/users/${i}/profile` : `/recommend/${i}?k=5`;
-        const res = await fetch(`${server.url}${path}`);
-        const body = (await res.json()) as { source?: string; fallback_reason?: string; detail?: string };
-        answers.push({ at: performance.now(), path, status: res.status, ...body });
-      }
-    };
-    const load = Promise.all([1, 2, 3, 4, 5, 6].map(worker));
+    const load = startLoad(server.url, USERS, (i) =>
+      i % 10 === 0 ? `/users/${i}/profile` : `/recommend/${i}?k=5`,
+    );
+    const { answers } = load;
     const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     try {
       await pause(500);
@@ -127,19 +99,9 @@ describe.skipIf(!hasRedisServer)('Redis down under load (own redis-server, durab
       redis = await startRedis(port, join(dir, 'redis'));
       const readyAt = performance.now();
       // Until a warm user is served personalized again.
-      let back = Number.NaN;
-      while (performance.now() - readyAt < 5000) {
-        const res = await fetch(`${server.url}/recommend/1?k=5`);
-        const body = (await res.json()) as { source?: string };
-        if (res.status === 200 && body.source === 'personalized') {
-          back = performance.now();
-          break;
-        }
-        await pause(20);
-      }
+      const back = await untilPersonalized(server.url, '/recommend/1?k=5', 5000);
       await pause(300);
-      stop = true;
-      await load;
+      await load.stop();
 
       expect(back - readyAt).toBeLessThanOrEqual(2000);
       const recommend = answers.filter((a) => a.path.startsWith('/recommend'));
@@ -164,8 +126,7 @@ describe.skipIf(!hasRedisServer)('Redis down under load (own redis-server, durab
       // After the return, personalized again.
       expect(recommend.filter((a) => a.at > back && a.source === 'personalized').length).toBeGreaterThan(0);
     } finally {
-      stop = true;
-      await load.catch(() => undefined);
+      await load.stop().catch(() => undefined);
     }
     // Killed, not shut down: the append-only file kept the pointer and every user vector.
     expect(await store.activeVersion()).toBe(version);

@@ -68,9 +68,7 @@ export function createVectorIndex(config: Config, logger: Logger): VectorIndex {
       });
     case 'qdrant':
       return new QdrantVectorIndex({
-        url: config.qdrant.url,
-        apiKey: config.qdrant.apiKey,
-        collection: config.qdrant.collection,
+        ...config.qdrant,
         readTimeoutMs: config.api.storeTimeoutMs,
         bulkTimeoutMs: config.stores.bulkTimeoutMs,
         logger: logger.child({ component: 'vector-index' }),

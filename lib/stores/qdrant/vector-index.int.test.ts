@@ -3,10 +3,20 @@
  * environment of the test run (none exists on the reference machine); skipped otherwise.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { payloadFor, vectorIndexConformance } from '../conformance/vector-index.ts';
+import { syntheticBundle } from '../fixtures.ts';
+import { MemoryFeatureStore } from '../memory/feature-store.ts';
+import { publishVersion } from '../publish.ts';
+import { probeVersions, readsAfterSwitch, readThroughAlias } from './testing.ts';
 import { QdrantVectorIndex } from './vector-index.ts';
+
+/** The real catalogue's size, where Qdrant builds HNSW indexes. */
+const FULL_ITEMS = Number(process.env['QDRANT_TEST_ITEMS'] ?? 105_542);
 
 const url = process.env['QDRANT_URL'];
 const apiKey = process.env['QDRANT_API_KEY'] || undefined;
@@ -61,5 +71,60 @@ describe.skipIf(!url)('Qdrant', () => {
     const { aliases } = await client.getCollectionAliases(index.collectionOf('v2'));
     expect(aliases.map((a) => a.alias_name)).toEqual([index.alias]);
     expect(await index.activeVersion()).toBe('v2');
+  });
+
+  it('switches versions at full size under concurrent reads: every answer is one complete version, never a half-loaded one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qdrant-switch-'));
+    try {
+      const rank = 64;
+      const v1 = { version: 'v20200101-000000', dir: '' };
+      const v2 = { version: 'v20200102-000000', dir: '' };
+      v1.dir = (
+        await syntheticBundle({
+          items: FULL_ITEMS,
+          users: 50,
+          rank,
+          seed: 1,
+          outDir: dir,
+          version: v1.version,
+        })
+      ).dir;
+      v2.dir = (
+        await syntheticBundle({
+          items: FULL_ITEMS,
+          users: 50,
+          rank,
+          seed: 2,
+          outDir: dir,
+          version: v2.version,
+        })
+      ).dir;
+      const probe = await probeVersions([v1, v2], rank);
+      const index = openIndex();
+      await index.start();
+      const featureStore = new MemoryFeatureStore();
+      await publishVersion({ featureStore, vectorIndex: index, bundleDir: v1.dir });
+
+      const alias = readThroughAlias(index, probe, { readers: 3 });
+      const pinned = readThroughAlias(index, probe, { readers: 3, pinnedBy: featureStore });
+      const published = await publishVersion({ featureStore, vectorIndex: index, bundleDir: v2.dir });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await Promise.all([alias.stop(), pinned.stop()]);
+
+      expect(published.items).toBe(FULL_ITEMS);
+      expect(await index.count(v2.version)).toBe(FULL_ITEMS);
+      for (const reader of [alias, pinned]) {
+        expect(reader.failures).toBe(0);
+        expect(reader.seen).not.toContain('partial');
+        expect(reader.seen[0]).toBe(v1.version);
+        expect(reader.seen.at(-1)).toBe(v2.version);
+        expect(readsAfterSwitch(reader, v1.version, v2.version)).toBe(0);
+      }
+      console.log(
+        `alias switch at ${FULL_ITEMS} items: ${alias.seen.length} alias reads, ${pinned.seen.length} pinned reads during the publish`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { QdrantClientTimeoutError } from '@qdrant/js-client-rest';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { DependencyError, NotFoundError, TimeoutError, ValidationError } from '../../errors.ts';
 import { QdrantVectorIndex, translateQdrantError } from './vector-index.ts';
@@ -37,5 +38,34 @@ describe('QdrantVectorIndex without a server', () => {
     );
     expect(busy.retriable).toBe(true);
     expect(translateQdrantError(new TypeError('fetch failed'), 'ping', 1).retriable).toBe(true);
+  });
+
+  it('retries bulk calls on network failures for bulkRetryMs, then fails with the last error', async () => {
+    const lines: Array<{ msg: string; operation?: string }> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const index = new QdrantVectorIndex({
+      url: 'http://127.0.0.1:1',
+      bulkTimeoutMs: 500,
+      bulkRetryMs: 1200,
+      logger,
+    });
+    const started = Date.now();
+    const error = await index.createVersion('v20200101-000000', 3).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DependencyError);
+    expect((error as Error).message).toMatch(/^qdrant: getCollection: /);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    const retries = lines.filter((l) => l.msg === 'qdrant call failed; retrying');
+    expect(retries.length).toBeGreaterThanOrEqual(2);
+    expect(retries[0]?.operation).toBe('getCollection');
+  });
+
+  it('refuses settings that are not positive integers, naming them', () => {
+    expect(() => new QdrantVectorIndex({ url: 'http://x', hnswM: 0 })).toThrow(
+      /hnswM must be a positive integer/,
+    );
+    expect(() => new QdrantVectorIndex({ url: 'http://x', hnswEf: 1.5 })).toThrow(/hnswEf/);
+    expect(() => new QdrantVectorIndex({ url: 'http://x', upsertConcurrency: -1 })).toThrow(
+      /upsertConcurrency/,
+    );
   });
 });

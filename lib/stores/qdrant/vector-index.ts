@@ -4,17 +4,35 @@
  * One collection per model version, `<QDRANT_COLLECTION>_<version>`, with Dot distance and
  * payload indexes on the filter fields (keyword) and `item_idx` (integer). The alias
  * `<QDRANT_COLLECTION>` names the serving version; `activateVersion` moves it with one
- * `updateCollectionAliases` call (delete + create), which Qdrant applies atomically. Upserts go
- * in batches with `wait: true`, so a finished publish is searchable. Filters are pushed into the
- * search (`must` / `must_not` / `has_id`), so Qdrant returns k hits whenever k eligible exist.
+ * `updateCollectionAliases` call (delete + create), which Qdrant applies atomically, once the
+ * version's HNSW index is built (collection status green, or `indexWaitMs` spent), so the first
+ * searches after a switch do not scan unindexed segments.
  *
- * Searches use the HNSW index unless `exactSearch` is set (then Qdrant scans, as the embedded
- * index does); small collections are scanned by Qdrant either way. Every call has a time budget
- * and failures become DependencyError (retriable for network trouble and 5xx) or TimeoutError.
+ * Loads: upserts go in batches with `wait: true` — a batch Qdrant acknowledged is applied, so the
+ * publish's final count check means what it says — and `upsertConcurrency` batches are in flight
+ * at once to hide the round trips. Every bulk call (collection, index, upsert, count, alias) is
+ * retried on retriable failures (network, 5xx, time-outs) for up to `bulkRetryMs`, so a load
+ * survives a Qdrant restart; upserts carry their point ids, so a repeated batch changes nothing.
+ * Past the window the load fails with the last error and the alias stays where it was.
+ *
+ * Filters are pushed into the search (`must` / `must_not` / `has_id`), so Qdrant returns k hits
+ * whenever k eligible exist. Searches use the HNSW index (`hnswM`, `hnswEfConstruct` at build,
+ * `hnswEf` at query time) unless `exactSearch` is set (then Qdrant scans, as the embedded index
+ * does); small collections are scanned by Qdrant either way. Every call has a time budget and
+ * failures become DependencyError (retriable for network trouble and 5xx) or TimeoutError.
  */
 import { QdrantClient, QdrantClientTimeoutError, type Schemas } from '@qdrant/js-client-rest';
-import { AppError, DependencyError, NotFoundError, TimeoutError, ValidationError } from '../../errors.ts';
+import {
+  AppError,
+  DependencyError,
+  describeError,
+  isRetriable,
+  NotFoundError,
+  TimeoutError,
+  ValidationError,
+} from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
+import { retry, sleep } from '../../retry.ts';
 import type { ItemMetadata } from '../types.ts';
 import type { ItemPoint, RetrieveOptions, SearchHit, SearchRequest, VectorIndex } from '../vector-index.ts';
 import { assertVersionName } from '../version-name.ts';
@@ -32,8 +50,18 @@ export interface QdrantVectorIndexOptions {
   bulkTimeoutMs?: number;
   /** Points per upsert request. @default 256 */
   upsertBatchSize?: number;
+  /** Upsert requests in flight at once during a load. @default 2 */
+  upsertConcurrency?: number;
+  /** How long bulk calls are retried on retriable failures (a Qdrant restart). @default 30000 */
+  bulkRetryMs?: number;
+  /** How long `activateVersion` waits for the version's HNSW index. @default 300000 */
+  indexWaitMs?: number;
   /** Exhaustive search instead of HNSW (exact, slower on large collections). @default false */
   exactSearch?: boolean;
+  /** HNSW edges per node of new collections (recall vs memory and build time). @default 16 */
+  hnswM?: number;
+  /** HNSW candidate list size while building new collections. @default 100 */
+  hnswEfConstruct?: number;
   /** HNSW candidate list size at search time (recall vs latency). @default 128 */
   hnswEf?: number;
   logger?: Logger;
@@ -44,6 +72,11 @@ export const QDRANT_DEFAULTS = {
   readTimeoutMs: 250,
   bulkTimeoutMs: 60_000,
   upsertBatchSize: 256,
+  upsertConcurrency: 2,
+  bulkRetryMs: 30_000,
+  indexWaitMs: 300_000,
+  hnswM: 16,
+  hnswEfConstruct: 100,
   hnswEf: 128,
 } as const;
 
@@ -79,7 +112,12 @@ export class QdrantVectorIndex implements VectorIndex {
   private readonly readMs: number;
   private readonly bulkMs: number;
   private readonly batchSize: number;
+  private readonly concurrency: number;
+  private readonly retryMs: number;
+  private readonly indexWaitMs: number;
   private readonly exact: boolean;
+  private readonly hnswM: number;
+  private readonly hnswEfConstruct: number;
   private readonly hnswEf: number;
   private readonly logger: Logger | undefined;
   /** Dimension per version, learned on create or first use. */
@@ -96,9 +134,14 @@ export class QdrantVectorIndex implements VectorIndex {
     }
     this.readMs = options.readTimeoutMs ?? d.readTimeoutMs;
     this.bulkMs = options.bulkTimeoutMs ?? d.bulkTimeoutMs;
-    this.batchSize = options.upsertBatchSize ?? d.upsertBatchSize;
+    this.batchSize = positive('upsertBatchSize', options.upsertBatchSize ?? d.upsertBatchSize);
+    this.concurrency = positive('upsertConcurrency', options.upsertConcurrency ?? d.upsertConcurrency);
+    this.retryMs = options.bulkRetryMs ?? d.bulkRetryMs;
+    this.indexWaitMs = options.indexWaitMs ?? d.indexWaitMs;
     this.exact = options.exactSearch ?? false;
-    this.hnswEf = options.hnswEf ?? d.hnswEf;
+    this.hnswM = positive('hnswM', options.hnswM ?? d.hnswM);
+    this.hnswEfConstruct = positive('hnswEfConstruct', options.hnswEfConstruct ?? d.hnswEfConstruct);
+    this.hnswEf = positive('hnswEf', options.hnswEf ?? d.hnswEf);
     this.logger = options.logger;
     const common = { url: options.url, apiKey: options.apiKey, checkCompatibility: false };
     // Reads ask for uncompressed answers: a search answer with vectors is tens of KB of JSON, and
@@ -143,13 +186,19 @@ export class QdrantVectorIndex implements VectorIndex {
       }
       return;
     }
-    await this.call('createVersion', this.bulkMs, async () => {
+    await this.bulk('createVersion', async () => {
       try {
-        await this.bulkClient.createCollection(name, { vectors: { size: dimension, distance: 'Dot' } });
+        await this.bulkClient.createCollection(name, {
+          vectors: { size: dimension, distance: 'Dot' },
+          hnsw_config: { m: this.hnswM, ef_construct: this.hnswEfConstruct },
+        });
       } catch (error) {
-        // Created meanwhile by someone else: fine when the dimension matches (checked below).
+        // Created meanwhile by someone else, or by an attempt whose answer was lost: fine when
+        // the dimension matches (checked below).
         if (statusOf(error) !== 409) throw error;
       }
+      // Every filtered field is indexed before the first point arrives, so HNSW is built with
+      // the payload-aware links that filtered searches use. Creating an index again is a no-op.
       for (const field of KEYWORD_INDEXES) {
         await this.bulkClient.createPayloadIndex(name, {
           field_name: field,
@@ -184,21 +233,28 @@ export class QdrantVectorIndex implements VectorIndex {
         );
       }
     }
-    for (let i = 0; i < points.length; i += this.batchSize) {
-      const batch = points.slice(i, i + this.batchSize).map((p) => ({
-        id: p.id,
-        vector: Array.from(p.vector),
-        payload: { ...p.payload } as Record<string, unknown>,
-      }));
-      await this.call('upsert', this.bulkMs, () =>
-        this.bulkClient.upsert(name, { wait: true, points: batch }),
-      );
-    }
+    let next = 0;
+    const worker = async () => {
+      while (next < points.length) {
+        const start = next;
+        next += this.batchSize;
+        const batch = points.slice(start, start + this.batchSize).map((p) => ({
+          id: p.id,
+          vector: Array.from(p.vector),
+          payload: { ...p.payload } as Record<string, unknown>,
+        }));
+        await this.bulk('upsert', () => this.bulkClient.upsert(name, { wait: true, points: batch }));
+      }
+    };
+    const workers = Math.min(this.concurrency, Math.ceil(points.length / this.batchSize));
+    const results = await Promise.allSettled(Array.from({ length: workers }, worker));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   async count(version: string): Promise<number> {
     try {
-      const result = await this.call('count', this.bulkMs, () =>
+      const result = await this.bulk('count', () =>
         this.bulkClient.count(this.collectionOf(version), { exact: true }),
       );
       return result.count;
@@ -213,14 +269,63 @@ export class QdrantVectorIndex implements VectorIndex {
     if ((await this.dimensionOf(version)) === null) {
       throw new NotFoundError(`model version ${version} does not exist in the vector index`);
     }
-    const current = await this.activeVersion();
-    const actions: Schemas['AliasOperations'][] = [];
-    if (current !== null) actions.push({ delete_alias: { alias_name: this.alias } });
-    actions.push({ create_alias: { collection_name: name, alias_name: this.alias } });
-    await this.call('activateVersion', this.bulkMs, () =>
-      this.bulkClient.updateCollectionAliases({ actions }),
-    );
+    await this.waitIndexed(name);
+    let current: string | null = null;
+    await this.bulk('activateVersion', async () => {
+      // Read again on each attempt: a lost answer may mean the switch was already applied.
+      current = await this.activeVersion();
+      const actions: Schemas['AliasOperations'][] = [];
+      if (current !== null) actions.push({ delete_alias: { alias_name: this.alias } });
+      actions.push({ create_alias: { collection_name: name, alias_name: this.alias } });
+      await this.bulkClient.updateCollectionAliases({ actions });
+    });
     this.logger?.info({ version, collection: name, previous: current }, 'qdrant alias switched');
+  }
+
+  /**
+   * Waits until Qdrant has indexed the collection (status green), logging progress, for up to
+   * `indexWaitMs`; past that the switch goes ahead (searches are right either way, only slower
+   * on the segments not indexed yet) with a warning.
+   */
+  private async waitIndexed(name: string): Promise<void> {
+    const started = Date.now();
+    let logged = started;
+    let nudged = false;
+    for (;;) {
+      const info = await this.bulk('getCollection', () => this.bulkClient.getCollection(name));
+      if (info.status === 'green') return;
+      if (info.status === 'red') {
+        // An optimization failed; the data is there and searchable, the index may be partial.
+        this.logger?.warn(
+          { collection: name },
+          'qdrant reports the new version red (an optimization failed)',
+        );
+        return;
+      }
+      if (info.status === 'grey' && !nudged) {
+        // Optimizations pending until the next update (e.g. after a restart): start them now.
+        await this.bulk('updateCollection', () =>
+          this.bulkClient.updateCollection(name, { optimizers_config: {} }),
+        );
+        nudged = true;
+      }
+      const waited = Date.now() - started;
+      const progress = {
+        collection: name,
+        status: info.status,
+        indexed: info.indexed_vectors_count,
+        points: info.points_count,
+      };
+      if (waited >= this.indexWaitMs) {
+        this.logger?.warn({ ...progress, waitedMs: waited }, 'qdrant index not finished; switching anyway');
+        return;
+      }
+      if (Date.now() - logged >= 5000) {
+        this.logger?.info({ ...progress, waitedMs: waited }, 'waiting for qdrant to index the new version');
+        logged = Date.now();
+      }
+      await sleep(250);
+    }
   }
 
   async activeVersion(): Promise<string | null> {
@@ -249,7 +354,7 @@ export class QdrantVectorIndex implements VectorIndex {
       throw new ValidationError(`model version ${version} is active; activate another before dropping it`);
     }
     try {
-      await this.call('dropVersion', this.bulkMs, () => this.bulkClient.deleteCollection(name));
+      await this.bulk('dropVersion', () => this.bulkClient.deleteCollection(name));
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error;
     }
@@ -355,7 +460,7 @@ export class QdrantVectorIndex implements VectorIndex {
     if (cached !== undefined) return cached;
     const name = this.collectionOf(version);
     try {
-      const info = await this.call('getCollection', this.bulkMs, () => this.bulkClient.getCollection(name));
+      const info = await this.bulk('getCollection', () => this.bulkClient.getCollection(name));
       const vectors = info.config.params.vectors as { size?: number } | undefined;
       const size = typeof vectors?.size === 'number' ? vectors.size : null;
       if (size !== null) this.dimensions.set(version, size);
@@ -364,6 +469,22 @@ export class QdrantVectorIndex implements VectorIndex {
       if (error instanceof NotFoundError) return null;
       throw error;
     }
+  }
+
+  /** A bulk call: the bulk budget per attempt, retried on retriable failures for `bulkRetryMs`. */
+  private async bulk<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.retryMs;
+    return retry(() => this.call(operation, this.bulkMs, fn), {
+      attempts: Number.POSITIVE_INFINITY,
+      initialDelayMs: 200,
+      maxDelayMs: 2000,
+      shouldRetry: (error) => !this.closed && isRetriable(error) && Date.now() < deadline,
+      onRetry: (error, attempt, delayMs) =>
+        this.logger?.warn(
+          { operation, attempt: attempt + 1, delayMs, err: describeError(error) },
+          'qdrant call failed; retrying',
+        ),
+    });
   }
 
   private async call<T>(operation: string, budgetMs: number, fn: () => Promise<T>): Promise<T> {
@@ -385,6 +506,13 @@ export class QdrantVectorIndex implements VectorIndex {
       clearTimeout(timer);
     }
   }
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new ValidationError(`${name} must be a positive integer, got ${value}`);
+  }
+  return value;
 }
 
 /** Maps client failures to the project's errors. */
