@@ -65,7 +65,9 @@ async def recommend(
         query=vector,
         limit=k,
         query_filter=models.Filter(must=must or None, must_not=must_not or None),
-        search_params=models.SearchParams(hnsw_ef=max(128, k)),
+        # The same search settings as the API's defaults: HNSW with ef 512, a scan (exact) under
+        # an item-field filter.
+        search_params=models.SearchParams(exact=True) if must or exclude_types else models.SearchParams(hnsw_ef=max(512, k)),
         with_payload=True,
     )
     return {
