@@ -111,7 +111,7 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
     }
     // The fit names its blocks and what solved the normal equations (the server's BLAS/LAPACK).
     expect(output).toMatch(
-      /fit \d+\.\d s on \d+×\d+ blocks, (native|Java) \(\w+BLAS, \w+LAPACK\) linear algebra/,
+      /fit \d+\.\d s on \d+×\d+ blocks, (native|Java fallback) \(\w+BLAS, \w+LAPACK\) linear algebra/,
     );
     // The served-pipeline tables: hold-out per policy and segment, prequential static → online.
     expect(output).toMatch(
