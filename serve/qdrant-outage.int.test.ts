@@ -14,17 +14,17 @@ import { MemoryFeatureStore } from '../lib/stores/memory/feature-store.ts';
 import { publishVersion } from '../lib/stores/publish.ts';
 import { QdrantVectorIndex } from '../lib/stores/qdrant/vector-index.ts';
 import { serveOn, startLoad, untilPersonalized } from '../test/support/outage-load.ts';
-import { killQdrant, type OwnQdrant, qdrantBinary, startQdrant } from '../test/support/qdrant-server.ts';
+import {
+  killQdrant,
+  type OwnQdrant,
+  qdrantBinaryOrSkip,
+  startQdrant,
+} from '../test/support/qdrant-server.ts';
 import type { HttpServerHandle } from './server.ts';
 
 const ITEMS = Number(process.env['QDRANT_TEST_ITEMS'] ?? 105_542);
 const USERS = 500;
-const binary = qdrantBinary();
-if (!binary) {
-  console.log(
-    'skipping the Qdrant outage test: no Qdrant binary (set QDRANT_BIN, put qdrant on PATH, or run a local Qdrant server)',
-  );
-}
+const binary = qdrantBinaryOrSkip('the Qdrant outage test');
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -14,7 +14,7 @@ import { EmbeddedVectorIndex } from '../lib/stores/embedded/vector-index.ts';
 import { syntheticBundle } from '../lib/stores/fixtures.ts';
 import { publishVersion } from '../lib/stores/publish.ts';
 import { RedisFeatureStore } from '../lib/stores/redis/feature-store.ts';
-import { freePort } from '../test/support/net.ts';
+import { freePort, killServer } from '../test/support/net.ts';
 import { serveOn, startLoad, untilPersonalized } from '../test/support/outage-load.ts';
 import type { HttpServerHandle } from './server.ts';
 
@@ -37,14 +37,6 @@ async function startRedis(port: number, dir: string): Promise<ChildProcess> {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-}
-
-function killed(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
 }
 
 describe.skipIf(!hasRedisServer)('Redis down under load (own redis-server, durable settings)', () => {
@@ -80,7 +72,7 @@ describe.skipIf(!hasRedisServer)('Redis down under load (own redis-server, durab
   afterAll(async () => {
     await server?.close();
     await store?.close();
-    if (redis) await killed(redis);
+    if (redis) await killServer(redis);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -93,7 +85,7 @@ describe.skipIf(!hasRedisServer)('Redis down under load (own redis-server, durab
     try {
       await pause(500);
       const downAt = performance.now();
-      await killed(redis);
+      await killServer(redis);
       await pause(2000);
       const upAt = performance.now();
       redis = await startRedis(port, join(dir, 'redis'));

@@ -9,7 +9,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort } from './net.ts';
+import { freePort, killServer } from './net.ts';
 
 export interface QdrantBinary {
   path: string;
@@ -30,6 +30,17 @@ function runningQdrant(): string | null {
     }
   }
   return null;
+}
+
+/** The binary, or null after printing why the tests of `what` skip. */
+export function qdrantBinaryOrSkip(what: string): QdrantBinary | null {
+  const binary = qdrantBinary();
+  if (!binary) {
+    console.log(
+      `skipping ${what}: no Qdrant binary (set QDRANT_BIN, put qdrant on PATH, or run a local Qdrant server)`,
+    );
+  }
+  return binary;
 }
 
 export function qdrantBinary(): QdrantBinary | null {
@@ -94,10 +105,5 @@ export async function startQdrant(
 
 /** Kills the server (SIGKILL, a crash) and resolves once it has exited. */
 export function killQdrant(server: OwnQdrant): Promise<void> {
-  const { child } = server;
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
+  return killServer(server.child);
 }

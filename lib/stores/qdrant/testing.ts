@@ -42,8 +42,8 @@ export async function probeVersions(
 }
 
 export interface AliasReader {
-  /** Which version each successful read saw, in the order the answers arrived. */
-  seen: string[];
+  /** Which version each successful read saw, in the order the answers arrived (from `reads`). */
+  readonly seen: string[];
   /** Each successful read's start and end (ms, performance.now) and version. */
   reads: Array<{ start: number; end: number; version: string }>;
   /** Reads that failed (always DependencyError; anything else fails `stop()`). */
@@ -61,7 +61,14 @@ export function readThroughAlias(
   options: { readers?: number; pinnedBy?: FeatureStore } = {},
 ): AliasReader {
   const readers = options.readers ?? 4;
-  const state: AliasReader = { seen: [], reads: [], failures: 0, stop: async () => undefined };
+  const state: AliasReader = {
+    reads: [],
+    get seen() {
+      return this.reads.map((r) => r.version);
+    },
+    failures: 0,
+    stop: async () => undefined,
+  };
   let stopped = false;
   let next = 0;
   const loop = async () => {
@@ -79,7 +86,6 @@ export function readThroughAlias(
         );
         let version = 'partial';
         for (const [v, answers] of probe.truth) if (answers[q] === answer) version = v;
-        state.seen.push(version);
         state.reads.push({ start, end: performance.now(), version });
       } catch (error) {
         if (!(error instanceof DependencyError)) throw error;

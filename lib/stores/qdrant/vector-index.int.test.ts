@@ -12,7 +12,7 @@ import { payloadFor, vectorIndexConformance } from '../conformance/vector-index.
 import { syntheticBundle } from '../fixtures.ts';
 import { MemoryFeatureStore } from '../memory/feature-store.ts';
 import { publishVersion } from '../publish.ts';
-import { probeVersions, readsAfterSwitch, readThroughAlias } from './testing.ts';
+import { type AliasReader, probeVersions, readsAfterSwitch, readThroughAlias } from './testing.ts';
 import { QdrantVectorIndex } from './vector-index.ts';
 
 /** The real catalogue's size, where Qdrant builds HNSW indexes. */
@@ -75,6 +75,7 @@ describe.skipIf(!url)('Qdrant', () => {
 
   it('switches versions at full size under concurrent reads: every answer is one complete version, never a half-loaded one', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'qdrant-switch-'));
+    const readers: AliasReader[] = [];
     try {
       const rank = 64;
       const v1 = { version: 'v20200101-000000', dir: '' };
@@ -107,6 +108,7 @@ describe.skipIf(!url)('Qdrant', () => {
 
       const alias = readThroughAlias(index, probe, { readers: 3 });
       const pinned = readThroughAlias(index, probe, { readers: 3, pinnedBy: featureStore });
+      readers.push(alias, pinned);
       const published = await publishVersion({ featureStore, vectorIndex: index, bundleDir: v2.dir });
       await new Promise((resolve) => setTimeout(resolve, 500));
       await Promise.all([alias.stop(), pinned.stop()]);
@@ -124,7 +126,9 @@ describe.skipIf(!url)('Qdrant', () => {
         `alias switch at ${FULL_ITEMS} items: ${alias.seen.length} alias reads, ${pinned.seen.length} pinned reads during the publish`,
       );
     } finally {
+      // Readers still running (the test failed midway) must stop before the collections go.
+      await Promise.allSettled(readers.map((r) => r.stop()));
       await rm(dir, { recursive: true, force: true });
     }
-  });
+  }, 360_000);
 });

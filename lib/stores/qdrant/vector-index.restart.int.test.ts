@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   killQdrant,
   type OwnQdrant,
-  qdrantBinary,
+  qdrantBinaryOrSkip,
   startQdrant,
 } from '../../../test/support/qdrant-server.ts';
 import { DependencyError } from '../../errors.ts';
@@ -29,12 +29,7 @@ const ITEMS = Number(process.env['QDRANT_TEST_ITEMS'] ?? 105_542);
 const RANK = 64;
 const V1 = 'v20200101-000000';
 const V2 = 'v20200102-000000';
-const binary = qdrantBinary();
-if (!binary) {
-  console.log(
-    'skipping the Qdrant restart tests: no Qdrant binary (set QDRANT_BIN, put qdrant on PATH, or run a local Qdrant server)',
-  );
-}
+const binary = qdrantBinaryOrSkip('the Qdrant restart tests');
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -72,11 +72,11 @@ export interface QdrantVectorIndexOptions {
    * @default 'filtered'
    */
   exactSearch?: ExactSearch | boolean;
-  /** HNSW edges per node of new collections (recall vs memory and build time). @default 16 */
+  /** HNSW edges per node of new collections (recall vs memory and build time). @default 32 */
   hnswM?: number;
-  /** HNSW candidate list size while building new collections. @default 100 */
+  /** HNSW candidate list size while building new collections. @default 256 */
   hnswEfConstruct?: number;
-  /** HNSW candidate list size at search time (recall vs latency). @default 128 */
+  /** HNSW candidate list size at search time (recall vs latency). @default 512 */
   hnswEf?: number;
   logger?: Logger;
 }
@@ -253,8 +253,9 @@ export class QdrantVectorIndex implements VectorIndex {
       }
     }
     let next = 0;
+    let failed = false;
     const worker = async () => {
-      while (next < points.length) {
+      while (next < points.length && !failed) {
         const start = next;
         next += this.batchSize;
         const batch = points.slice(start, start + this.batchSize).map((p) => ({
@@ -262,13 +263,19 @@ export class QdrantVectorIndex implements VectorIndex {
           vector: Array.from(p.vector),
           payload: { ...p.payload } as Record<string, unknown>,
         }));
-        await this.bulk('upsert', () => this.bulkClient.upsert(name, { wait: true, points: batch }));
+        try {
+          await this.bulk('upsert', () => this.bulkClient.upsert(name, { wait: true, points: batch }));
+        } catch (error) {
+          // The other workers stop after their batch in flight: the load has failed.
+          failed = true;
+          throw error;
+        }
       }
     };
     const workers = Math.min(this.concurrency, Math.ceil(points.length / this.batchSize));
     const results = await Promise.allSettled(Array.from({ length: workers }, worker));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (rejected) throw rejected.reason;
   }
 
   async count(version: string): Promise<number> {
@@ -385,7 +392,7 @@ export class QdrantVectorIndex implements VectorIndex {
       throw new ValidationError(`k must be a non-negative integer, got ${request.k}`);
     }
     const name = await this.readTarget(request.version);
-    const dimension = request.version ? await this.dimensionOf(request.version) : null;
+    const dimension = request.version ? await this.dimensionOf(request.version, 'read') : null;
     if (dimension !== null && request.vector.length !== dimension) {
       throw new ValidationError(
         `query vector has length ${request.vector.length}; version ${request.version} has dimension ${dimension}`,
@@ -482,13 +489,20 @@ export class QdrantVectorIndex implements VectorIndex {
     }
   }
 
-  /** Dimension of a version's collection, or null when it does not exist. */
-  private async dimensionOf(version: string): Promise<number | null> {
+  /**
+   * Dimension of a version's collection, or null when it does not exist. On the bulk path the
+   * look-up is retried like every bulk call; on the request path (a pinned version's first
+   * search) it is one attempt within the read budget.
+   */
+  private async dimensionOf(version: string, path: 'bulk' | 'read' = 'bulk'): Promise<number | null> {
     const cached = this.dimensions.get(version);
     if (cached !== undefined) return cached;
     const name = this.collectionOf(version);
     try {
-      const info = await this.bulk('getCollection', () => this.bulkClient.getCollection(name));
+      const info =
+        path === 'bulk'
+          ? await this.bulk('getCollection', () => this.bulkClient.getCollection(name))
+          : await this.call('getCollection', this.readMs, () => this.readClient.getCollection(name));
       const vectors = info.config.params.vectors as { size?: number } | undefined;
       const size = typeof vectors?.size === 'number' ? vectors.size : null;
       if (size !== null) this.dimensions.set(version, size);
