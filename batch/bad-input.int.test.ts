@@ -4,7 +4,7 @@
  * taken once or not at all; a missing raw file fails naming the file and the step; an
  * unreachable Spark fails fast naming the SPARK_REMOTE it tried.
  */
-import { appendFileSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,9 @@ describe('batch with bad input', () => {
         new Set(['bad_t_dat', 'column_count', 'unknown_article', 'bad_customer_id']),
       );
       expect(await spark.read.format('delta').load(lake.bronze.transactions).count()).toBe(300);
+      expect(rejects.map((r) => Number(r['line_number'])).sort()).toEqual([302, 303, 304, 305]);
+      // The raw files are read by Spark where they lie: nothing is staged for it.
+      expect(existsSync(env.STAGING_DIR)).toBe(false);
     } finally {
       await spark.stop();
     }
@@ -88,7 +91,7 @@ describe('batch with bad input', () => {
     expect(config.validation.maxRejectRatio).toBe(0.01);
     const result = await runStep(config, 'csv-to-delta');
     expect(result.failure?.message).toMatch(
-      /transactions_train\.csv: 4 of 304 rows rejected \(1\.3 %\), more than MAX_REJECT_RATIO=0\.01 allows \(top reasons: bad_customer_id 1, bad_t_dat 1, column_count 1\); each rejected row and its reason: .*transactions_train\.rejects\.csv/,
+      /transactions_train\.csv: 4 of 304 rows rejected \(1\.3 %\), more than MAX_REJECT_RATIO=0\.01 allows \(top reasons: bad_customer_id 1, bad_t_dat 1, column_count 1\); first rejected lines: line 302 \(bad_t_dat: t_dat "2020-13-45" is not a date yyyy-MM-dd\); line 303 \(column_count: expected 5 fields, found 3\); line 304 \(unknown_article: article_id 9999999999 is not in articles\); line 305 \(bad_customer_id: customer_id "not-a-customer" does not match/,
     );
     const out = join(root, 'validated');
     const strict = await runNpm('data:validate', ['--raw', env.RAW_DIR, '--out', out, '--quiet'], env);

@@ -1,127 +1,121 @@
 /**
- * Step `csv-to-delta`: raw H&M CSVs → bronze Delta tables.
+ * Step `csv-to-delta`: raw H&M CSVs → bronze Delta tables, validated where Spark reads them.
  *
- * Each raw file (`articles.csv`, `customers.csv`, `transactions_train.csv`, or the same with
- * `.gz`) is validated in Node first (lib/hm/validate.ts): good rows are copied unchanged to a clean
- * staging CSV, bad rows go to a rejects file with the reason. Spark then reads the clean file with
- * the explicit schema from lib/hm (ids stay strings, so leading zeros survive) in FAILFAST mode and
- * overwrites the bronze table. The rejects of all three files land in `bronze/rejects`
- * (`file, line_number, reason_code, reason, raw_line`).
+ * RAW_DIR is read by the Spark server, not by this process: a local folder for a local server, or
+ * any location Spark resolves (`file:`, `s3a:`, `hdfs:`, `abfss:` …) for a cluster. Each raw file
+ * (`articles.csv`, `customers.csv`, `transactions_train.csv`, or the same with `.gz`) is read as
+ * text and every line is checked in Spark by the rules of lib/hm/rules.ts (batch/raw-checks.ts;
+ * the same rules as `npm run data:validate`): accepted lines become typed rows with the schema of
+ * lib/hm (ids stay strings, so leading zeros survive), rejected ones land in `bronze/rejects`
+ * (`file, line_number, reason_code, reason, raw_line, ingested_at`).
  *
- * The staging folder (STAGING_DIR) is written by this process and read by the Spark server, so it
- * must be on a file system both see at the same path: true for a local server and for docker
- * compose (which mounts ./data at the same path), not for a remote cluster.
+ * All three files are checked before anything is written: a missing file, a wrong header or a
+ * file too broken to train on (MAX_REJECT_RATIO) fails the step with its name and its first
+ * rejected lines, and the lake keeps its previous bronze tables.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { SPARK_CSV_OPTIONS, sparkDdl, TABLE_KINDS, TABLES, type TableKind } from '../lib/hm/schema.ts';
-import {
-  findRawFile,
-  readArticleIds,
-  unusableFile,
-  type ValidationResult,
-  validateRawFile,
-} from '../lib/hm/validate.ts';
-import { col, type DataFrame, expr, lit } from '../lib/spark-connect/index.ts';
+import { TABLE_KINDS, TABLES, type TableKind } from '../lib/hm/schema.ts';
+import { unusableFile } from '../lib/hm/validate.ts';
 import { type BatchContext, BatchError, type BatchStep, type StepResult } from './context.ts';
-import { hasScheme } from './lake.ts';
+import {
+  type CheckedFile,
+  checkedLines,
+  checkHeader,
+  countLines,
+  findRawFileInSpark,
+  rawLines,
+  rejectsOf,
+} from './raw-checks.ts';
 import { delta } from './spark.ts';
 
-const REJECTS_DDL = 'line_number BIGINT, reason STRING, raw_line STRING';
+/** The first few rejected lines of a file, for an error message. */
+async function firstRejects(file: CheckedFile, fileName: string, n = 5): Promise<string> {
+  const rows = await rejectsOf(file, fileName).orderBy('line_number').limit(n).collect();
+  return rows.map((r) => `line ${r['line_number']} (${r['reason']})`).join('; ');
+}
 
 async function run(ctx: BatchContext): Promise<StepResult> {
   const { spark, paths, lake } = ctx;
-  if (hasScheme(paths.raw) || hasScheme(paths.staging)) {
-    throw new BatchError(
-      `RAW_DIR and STAGING_DIR must be local folders (the validator reads and writes them); got ${paths.raw}, ${paths.staging}`,
-    );
+  // Every input must exist and have its header before any line is checked.
+  const locations = {} as Record<TableKind, string>;
+  for (const kind of TABLE_KINDS) {
+    locations[kind] = await findRawFileInSpark(spark, paths.raw, kind);
+    await checkHeader(spark, locations[kind], kind);
   }
-  // Every input must exist before anything is written: a missing file fails with its name.
-  const inputs = Object.fromEntries(
-    TABLE_KINDS.map((kind) => [kind, findRawFile(paths.raw, TABLES[kind])]),
-  ) as Record<TableKind, string>;
-  const cleanDir = join(paths.staging, 'clean');
-  const rejectsDir = join(paths.staging, 'rejects');
-  await mkdir(cleanDir, { recursive: true });
-  await mkdir(rejectsDir, { recursive: true });
 
-  const results = {} as Record<TableKind, ValidationResult>;
-  const rejectFrames: DataFrame[] = [];
+  const files = {} as Record<TableKind, CheckedFile>;
+  for (const kind of TABLE_KINDS) {
+    ctx.signal.throwIfAborted();
+    const table = TABLES[kind];
+    ctx.note(`checking ${locations[kind]} in Spark`);
+    const checked = checkedLines(
+      kind,
+      rawLines(spark, locations[kind]),
+      kind === 'transactions'
+        ? files.articles!.checked.where('reason IS NULL').select('article_id')
+        : undefined,
+    );
+    const { result, counts } = await countLines(checked);
+    files[kind] = { location: locations[kind], checked, result, counts };
+    const unusable = unusableFile(kind, result, ctx.config.validation.maxRejectRatio);
+    if (unusable !== null) {
+      throw new BatchError(
+        `${unusable}; first rejected lines: ${await firstRejects(files[kind], table.fileName)}`,
+      );
+    }
+    ctx.note(`${table.fileName}: ${result.accepted} rows accepted, ${result.rejected} rejected`);
+  }
+
   let rows = 0;
   for (const kind of TABLE_KINDS) {
     ctx.signal.throwIfAborted();
     const table = TABLES[kind];
-    const cleanPath = join(cleanDir, table.fileName);
-    const rejectsPath = join(rejectsDir, table.fileName.replace(/\.csv$/, '.rejects.csv'));
-    ctx.note(`validating ${inputs[kind]}`);
-    const result = await validateRawFile(kind, inputs[kind], {
-      cleanOut: cleanPath,
-      rejectsOut: rejectsPath,
-      knownArticleIds:
-        kind === 'transactions' ? await readArticleIds(join(cleanDir, TABLES.articles.fileName)) : undefined,
-    });
-    results[kind] = result;
-    const unusable = unusableFile(kind, result, ctx.config.validation.maxRejectRatio);
-    if (unusable !== null) {
-      throw new BatchError(`${unusable}; each rejected row and its reason: ${rejectsPath}`);
-    }
-    ctx.note(
-      `${table.fileName}: ${result.accepted} rows accepted, ${result.rejected} rejected; writing bronze/${kind}`,
-    );
-
+    const file = files[kind];
     const location = lake.bronze[kind];
-    await spark.read
-      .schema(sparkDdl(table))
-      .options(SPARK_CSV_OPTIONS)
-      .csv(cleanPath)
+    ctx.note(`writing bronze/${kind}`);
+    await file.checked
+      .where('reason IS NULL')
+      .select(...table.columns.map((c) => c.name))
       .write.format('delta')
       .mode('overwrite')
       .option('overwriteSchema', true)
       .save(location);
     const written = await delta(spark, location).count();
-    if (written !== result.accepted) {
+    if (written !== file.result.accepted) {
       throw new BatchError(
-        `bronze/${kind} holds ${written} rows but the validator accepted ${result.accepted} from ${inputs[kind]}`,
+        `bronze/${kind} holds ${written} rows but the check accepted ${file.result.accepted} from ${file.location}`,
       );
     }
     rows += written;
-    rejectFrames.push(
-      spark.read
-        .schema(REJECTS_DDL)
-        .options({ ...SPARK_CSV_OPTIONS, mode: 'PERMISSIVE' })
-        .csv(rejectsPath)
-        .select(
-          lit(table.fileName).alias('file'),
-          col('line_number'),
-          expr("substring_index(reason, ':', 1)").alias('reason_code'),
-          col('reason'),
-          col('raw_line'),
-        ),
-    );
   }
 
-  const [rejects] = rejectFrames;
-  const allRejects = rejectFrames.slice(1).reduce((acc, df) => acc.union(df), rejects!);
-  await allRejects
-    .withColumn('ingested_at', expr('current_timestamp()'))
+  const withRejects = TABLE_KINDS.filter((kind) => files[kind].result.rejected > 0);
+  const frames = (withRejects.length > 0 ? withRejects : (['articles'] as const)).map((kind) =>
+    rejectsOf(files[kind], TABLES[kind].fileName),
+  );
+  ctx.note('writing bronze/rejects');
+  await frames
+    .slice(1)
+    .reduce((acc, df) => acc.union(df), frames[0]!)
+    .selectExpr('*', 'current_timestamp() AS ingested_at')
     .write.format('delta')
     .mode('overwrite')
     .option('overwriteSchema', true)
     .save(lake.bronze.rejects);
 
-  const rejected = TABLE_KINDS.reduce((n, kind) => n + results[kind].rejected, 0);
+  const rejected = TABLE_KINDS.reduce((n, kind) => n + files[kind].result.rejected, 0);
   return {
     rows,
     summary:
-      TABLE_KINDS.map(
-        (kind) =>
-          `${kind} ${results[kind].accepted}${results[kind].rejected ? ` (${results[kind].rejected} rejected)` : ''}`,
-      ).join(', ') + `; ${rejected} rejects in bronze/rejects`,
+      TABLE_KINDS.map((kind) => {
+        const r = files[kind].result;
+        return `${kind} ${r.accepted}${r.rejected ? ` (${r.rejected} rejected)` : ''}`;
+      }).join(', ') + `; ${rejected} rejects in bronze/rejects`,
   };
 }
 
 export const csvToDeltaStep: BatchStep = {
   name: 'csv-to-delta',
-  description: 'validate raw CSVs, load bronze Delta tables with explicit schemas, rejects with reasons',
+  description:
+    'check raw CSVs in Spark, load bronze Delta tables with explicit schemas, rejects with reasons',
   run,
 };

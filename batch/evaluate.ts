@@ -43,6 +43,7 @@ import { K, policySet, type ServingPolicy } from './evaluation/policies.ts';
 import { type ReplayEvent, replayThroughUpdater } from './evaluation/replay.ts';
 import { type EvaluationUser, type PolicyMetrics, scorePolicies } from './evaluation/served.ts';
 import { openEvaluationStores } from './evaluation/stores.ts';
+import { hasScheme, joinLocation } from './lake.ts';
 import { writeBundle } from './load.ts';
 import { addDays, archivedEvents, readSplit } from './preprocess.ts';
 import { delta, deltaIfExists, sqlString } from './spark.ts';
@@ -230,8 +231,10 @@ export async function evaluateServed(
 
   // The evaluation bundle: the batch state at the end of the training period, evaluated users only.
   ctx.note(`evaluation bundle: state at ${split.trainEnd}`);
-  // This run's own folder (the bundle and the users table), removed whole afterwards.
+  // This run's own folders, removed whole afterwards: the bundle, written here (STAGING_DIR is
+  // this process's scratch space), and the users table, written by Spark in the lake's `_work`.
   const workDir = join(ctx.paths.staging, 'evaluation', `${version}-${process.pid}`);
+  const sparkWorkDir = joinLocation(ctx.paths.lake, '_work', 'evaluation', `${version}-${process.pid}`);
   const modelsDir = join(workDir, 'bundle');
   await rm(workDir, { recursive: true, force: true });
   await mkdir(modelsDir, { recursive: true });
@@ -240,7 +243,7 @@ export async function evaluateServed(
   const users: Record<EvalProtocol, number> = { holdout: 0, prequential: 0 };
   let replay: EvaluationResult['replay'];
   try {
-    const usersTable = join(workDir, 'users');
+    const usersTable = joinLocation(sparkWorkDir, 'users');
     // Materialised once: the sample is used by several reads and must be the same in each.
     await union.write.format('delta').mode('overwrite').save(usersTable);
     const evaluated = delta(spark, usersTable);
@@ -381,6 +384,8 @@ export async function evaluateServed(
     }
   } finally {
     await rm(workDir, { recursive: true, force: true });
+    // On object storage or HDFS this process cannot delete it: `_work/` holds only such scratch.
+    if (!hasScheme(sparkWorkDir)) await rm(sparkWorkDir, { recursive: true, force: true });
   }
   return { rows, windows, users, skipped, ...(replay ? { replay } : {}) };
 }

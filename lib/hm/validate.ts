@@ -1,5 +1,7 @@
 /**
- * Validation of raw H&M CSV files (real or synthetic) before Spark reads them.
+ * Validation of raw H&M CSV files (real or synthetic) in Node: `npm run data:validate` and the
+ * generator's checks. The batch applies the same rules in Spark (batch/raw-checks.ts); the rules
+ * and their order are listed in rules.ts.
  *
  * Streams the file line by line (Spark reads with `multiLine=false`, so a record is one physical
  * line), checks every row against the table definition in schema.ts, and writes each row to
@@ -19,6 +21,14 @@ import { parse } from 'csv-parse/sync';
 import { ValidationError } from '../errors.ts';
 import { LineSink } from './line-sink.ts';
 import { detach, readLineBatches } from './lines.ts';
+import {
+  badValueText,
+  CONTROL_PATTERN,
+  columnCodes,
+  DATE_PATTERN,
+  DOUBLE_PATTERN,
+  INT_PATTERN,
+} from './rules.ts';
 import {
   type ColumnDef,
   csvLine,
@@ -57,46 +67,42 @@ interface Rejection {
 
 type FieldCheck = (value: string) => Rejection | undefined;
 
-const INT_RE = /^-?\d{1,10}$/;
-const DOUBLE_RE = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
-const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
-/** Control characters (Spark would also end a line at a lone \r) and the UTF-8 replacement char. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
-const CONTROL_RE = /[\u0000-\u0008\u000a-\u001f\u007f\ufffd]/;
+const INT_RE = INT_PATTERN;
+const DOUBLE_RE = DOUBLE_PATTERN;
+const DATE_RE = DATE_PATTERN;
+const CONTROL_RE = CONTROL_PATTERN;
 
 const shown = (value: string) => JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
 
 function columnCheck(col: ColumnDef): FieldCheck {
-  const bad = (value: string, why: string): Rejection => ({
-    code: `bad_${col.name}`,
+  const codes = columnCodes(col);
+  const why = badValueText(col);
+  const bad = (value: string): Rejection => ({
+    code: codes.bad,
     detail: `${col.name} ${shown(value)} ${why}`,
   });
-  const missing: Rejection = { code: `missing_${col.name}`, detail: `${col.name} is empty` };
+  const missing: Rejection = { code: codes.missing, detail: `${col.name} is empty` };
   const inRange = (n: number) =>
     (col.min === undefined || n >= col.min) && (col.max === undefined || n <= col.max);
-  const range = `${col.min ?? '-inf'}..${col.max ?? 'inf'}`;
   let check: FieldCheck;
   switch (col.type) {
     case 'string': {
       const { pattern, values } = col;
       const allowed = values ? new Set(values) : undefined;
       check = (v) => {
-        if (pattern && !pattern.test(v)) return bad(v, `does not match ${pattern.source}`);
-        if (allowed && !allowed.has(v)) return bad(v, `is not one of ${[...allowed].join(', ')}`);
+        if (pattern && !pattern.test(v)) return bad(v);
+        if (allowed && !allowed.has(v)) return bad(v);
         return undefined;
       };
       break;
     }
     case 'int':
-      check = (v) =>
-        INT_RE.test(v) && inRange(Number(v)) ? undefined : bad(v, `is not an integer in ${range}`);
+      check = (v) => (INT_RE.test(v) && inRange(Number(v)) ? undefined : bad(v));
       break;
     case 'double':
       check = (v) => {
         const n = Number(v);
-        return DOUBLE_RE.test(v) && Number.isFinite(n) && inRange(n)
-          ? undefined
-          : bad(v, `is not a number in ${range}`);
+        return DOUBLE_RE.test(v) && Number.isFinite(n) && inRange(n) ? undefined : bad(v);
       };
       break;
     case 'date': {
@@ -112,7 +118,7 @@ function columnCheck(col: ColumnDef): FieldCheck {
           }
           if (seen.size < 100_000) seen.set(v, ok);
         }
-        return ok ? undefined : bad(v, 'is not a date yyyy-MM-dd');
+        return ok ? undefined : bad(v);
       };
       break;
     }
