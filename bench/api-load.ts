@@ -28,6 +28,12 @@ export interface Measurement {
   requests: number;
   errors: number;
   non2xx: number;
+  /**
+   * Share of the run's answers that were trending lists (`recommendation_requests_total` with
+   * `source="trending"`, from the API's /metrics): a fallback answers 200 as fast as it can, so
+   * req/s and latency mean little without it. Only for our API.
+   */
+  trending_share?: number;
 }
 
 /** A value of `--name <value>` on the command line, or the fallback. */
@@ -120,6 +126,20 @@ export interface LoadOptions {
   pid: number;
   /** Other processes whose CPU time per request to report, by name. */
   otherPids?: Record<string, number>;
+  /** Our API's /metrics, to count the trending answers of the run. */
+  metricsUrl?: string;
+}
+
+/** `recommendation_requests_total` by source, summed over the other labels, from a /metrics page. */
+export async function answersBySource(metricsUrl: string): Promise<Record<string, number>> {
+  const text = await (await fetch(metricsUrl)).text();
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^recommendation_requests_total\{([^}]*)\} ([0-9.e+]+)$/.exec(line);
+    const source = m ? /source="([^"]*)"/.exec(m[1]!)?.[1] : undefined;
+    if (m && source) out[source] = (out[source] ?? 0) + Number(m[2]);
+  }
+  return out;
 }
 
 /** GETs `path()` at `connections` concurrency for `seconds`. */
@@ -127,6 +147,7 @@ export async function load(options: LoadOptions): Promise<Measurement> {
   const loadBefore = loadavg()[0]!;
   const others = Object.entries(options.otherPids ?? {});
   const othersBefore = await Promise.all(others.map(([, pid]) => processTreeCpuMs(pid)));
+  const sourcesBefore = options.metricsUrl ? await answersBySource(options.metricsUrl) : undefined;
   const cpuBefore = await processTreeCpuMs(options.pid);
   const result = await autocannon({
     url: options.url,
@@ -135,6 +156,13 @@ export async function load(options: LoadOptions): Promise<Measurement> {
     requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: options.path() }) }],
   });
   const cpuAfter = await processTreeCpuMs(options.pid);
+  const sourcesAfter = options.metricsUrl ? await answersBySource(options.metricsUrl) : undefined;
+  let trendingShare: number | undefined;
+  if (sourcesBefore && sourcesAfter) {
+    const delta = (source: string) => (sourcesAfter[source] ?? 0) - (sourcesBefore[source] ?? 0);
+    const total = delta('personalized') + delta('trending');
+    trendingShare = total > 0 ? Math.round((delta('trending') / total) * 1000) / 1000 : undefined;
+  }
   const othersAfter = await Promise.all(others.map(([, pid]) => processTreeCpuMs(pid)));
   const perRequest = (before: number | undefined, after: number | undefined) =>
     before === undefined || after === undefined || result.requests.total === 0
@@ -161,6 +189,7 @@ export async function load(options: LoadOptions): Promise<Measurement> {
     requests: result.requests.total,
     errors: result.errors,
     non2xx: result.non2xx,
+    ...(trendingShare === undefined ? {} : { trending_share: trendingShare }),
   };
 }
 
@@ -191,6 +220,9 @@ export function summarize(runs: Measurement[]): Summary {
     requests: mid((m) => m.requests),
     errors: runs.reduce((sum, m) => sum + m.errors, 0),
     non2xx: runs.reduce((sum, m) => sum + m.non2xx, 0),
+    ...(runs.every((m) => m.trending_share !== undefined)
+      ? { trending_share: median(runs.map((m) => m.trending_share!)) }
+      : {}),
     runs,
   };
 }
