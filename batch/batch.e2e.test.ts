@@ -7,9 +7,10 @@
  * while the live system numbers new customers from it at the same time.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.ts';
 import { generate } from '../lib/hm/generate.ts';
@@ -34,10 +35,12 @@ import { computeTrending } from './trending.ts';
 import { readVersion } from './versions.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'batch-e2e-'));
+/** The raw folder, written here and handed to the batch as a `file:` URI that only Spark resolves. */
+const rawPath = join(root, 'raw');
 const prefix = `batch-e2e-${process.pid}-${Date.now()}:`;
 const useQdrant = process.env['QDRANT_URL'] !== undefined;
 const env: Record<string, string> = {
-  RAW_DIR: join(root, 'raw'),
+  RAW_DIR: pathToFileURL(rawPath).href,
   LAKE_ROOT: join(root, 'lake'),
   MODELS_DIR: join(root, 'models'),
   STAGING_DIR: join(root, 'staging'),
@@ -69,6 +72,14 @@ async function idMap(spark: SparkSession, location: string, key: string, idx: st
   return new Map(rows.map((r) => [String(r[key]), Number(r[idx])]));
 }
 
+/** Every file (not folder) under `dir`, recursively; none when it does not exist. */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => !e.isDirectory())
+    .map((e) => join(e.parentPath, e.name));
+}
+
 function expectDense(map: Map<string, number>) {
   const sorted = [...map.values()].sort((a, b) => a - b);
   expect(sorted).toEqual(sorted.map((_, i) => i));
@@ -84,7 +95,7 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
   let store: FeatureStore;
 
   beforeAll(async () => {
-    await generate({ scale: 'tiny', out: env['RAW_DIR']! });
+    await generate({ scale: 'tiny', out: rawPath });
     spark = new SparkSession({ remote: config.spark.remote });
     store = createFeatureStore(config, createLogger({ level: 'warn' }));
     await store.start();
@@ -123,6 +134,10 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
     expect(output).toMatch(/served pipeline, prequential: stream \S+ replayed through the updater/);
     expect(output).toMatch(/\ndefault\s+0\.\d{4} → 0\.\d{4}/);
     expect(output).toMatch(/replay: \d+ events of \d+ users, \d+ applied/);
+
+    // Spark read the raw files where they lie: nothing was staged for it, and this process's
+    // scratch folder is empty again (the evaluation bundle is removed after the step).
+    expect(filesUnder(env['STAGING_DIR']!)).toEqual([]);
 
     const versions = await listBundles(env['MODELS_DIR']!);
     expect(versions).toHaveLength(1);
@@ -354,7 +369,7 @@ describe('npm run batch (tiny data, Redis feature store)', () => {
   it('a second run over grown input keeps every id and numbers new ones after them, one counter with live numbering', async () => {
     expect(firstVersion).not.toBe('');
     // One new article, one new customer buying it, and archived stream events.
-    const raw = env['RAW_DIR']!;
+    const raw = rawPath;
     const articleLine = readFileSync(join(raw, 'articles.csv'), 'utf8').split('\n')[1]!;
     const newArticle = `${articleLine.slice(0, 7)}999`;
     expect(items1.has(newArticle)).toBe(false);
