@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.ts';
 import { LaunchError, parseServices, upService } from './launcher.ts';
 import { readSparkDefaults, serviceSpecs } from './services.ts';
+import { applicationJars, CLUSTER, clusterConnectSettings, distributionJars } from './spark-cluster.ts';
 
 describe('parseServices', () => {
   it('defaults to every service in start order', () => {
@@ -10,6 +11,65 @@ describe('parseServices', () => {
   });
   it('rejects an unknown name, listing the valid ones', () => {
     expect(() => parseServices(['zookeeper'])).toThrow(/unknown service "zookeeper".*redis, kafka, spark/);
+  });
+  it('expands spark-cluster into its parts in start order, without duplicates', () => {
+    const parts = ['spark-master', 'spark-worker-1', 'spark-worker-2', 'spark-cluster-connect'];
+    expect(parseServices(['spark-cluster'])).toEqual(parts);
+    expect(parseServices(['spark-master', 'spark-cluster'])).toEqual(parts);
+  });
+});
+
+describe('spark-cluster specs', () => {
+  const specs = serviceSpecs(loadConfig({}));
+  const cluster = [
+    specs['spark-master'],
+    specs['spark-worker-1'],
+    specs['spark-worker-2'],
+    specs['spark-cluster-connect'],
+  ];
+
+  it('bind ports that clash neither with each other nor with the default services', () => {
+    const ports = Object.values(specs).flatMap((s) => [s.port, ...s.extraPorts]);
+    expect(new Set(ports).size).toBe(ports.length);
+    expect(cluster.map((s) => s.port)).toEqual([7077, 7078, 7079, 15003]);
+    expect(new Set(cluster.map((s) => s.dir)).size).toBe(cluster.length);
+  });
+
+  it('start each worker with one core, its own work dir and a SPARK_HOME for executors', () => {
+    const worker = specs['spark-worker-1'].command();
+    expect(worker.args).toContain('org.apache.spark.deploy.worker.Worker');
+    expect(worker.args.slice(-1)).toEqual(['spark://127.0.0.1:7077']);
+    const flag = (name: string) => worker.args[worker.args.indexOf(name) + 1];
+    expect(flag('--cores')).toBe('1');
+    expect(flag('--work-dir')).toMatch(/spark-cluster\/worker-1\/work$/);
+    expect(worker.env?.['SPARK_HOME']).toMatch(/spark-cluster\/spark-home$/);
+    expect(worker.env?.['SPARK_SCALA_VERSION']).toBe('2.13');
+  });
+
+  it('point the Connect server at the master and size one executor per worker', () => {
+    const settings = clusterConnectSettings(['/jars/delta-spark_2.13-4.0.0.jar'], '/run/connect');
+    expect(settings['spark.master']).toBe('spark://127.0.0.1:7077');
+    expect(settings['spark.connect.grpc.binding.port']).toBe('15003');
+    expect(settings['spark.executor.cores']).toBe('1');
+    expect(settings['spark.cores.max']).toBe(String(CLUSTER.workers.length));
+    expect(settings['spark.jars']).toBe('/jars/delta-spark_2.13-4.0.0.jar');
+  });
+
+  it('ship Delta, the Kafka source and the Connect jar through spark.jars, the rest from SPARK_HOME', () => {
+    const files = [
+      'commons-pool2-2.12.0.jar',
+      'delta-spark_2.13-4.0.0.jar',
+      'delta-storage-4.0.0.jar',
+      'kafka-clients-3.9.0.jar',
+      'scala-library-2.13.16.jar',
+      'spark-connect_2.13-4.0.0.jar',
+      'spark-core_2.13-4.0.0.jar',
+      'spark-sql-kafka-0-10_2.13-4.0.0.jar',
+      'spark-token-provider-kafka-0-10_2.13-4.0.0.jar',
+    ];
+    const shipped = applicationJars(files).map((p) => p.split('/').pop());
+    expect(shipped).toEqual(files.filter((f) => !/^(scala-library|spark-core)/.test(f)));
+    expect(distributionJars(files)).toEqual(['scala-library-2.13.16.jar', 'spark-core_2.13-4.0.0.jar']);
   });
 });
 

@@ -6,9 +6,15 @@ import { join } from 'node:path';
 import type { Config } from '../../lib/config.ts';
 import { describeError } from '../../lib/errors.ts';
 import { sleep } from '../../lib/retry.ts';
-import { serviceDir } from './paths.ts';
 import { isAlive, launchDetached, portOpen, readPid, removeFile, stopProcess, tailFile } from './process.ts';
-import { SERVICE_NAMES, type ServiceName, type ServiceSpec, serviceSpecs } from './services.ts';
+import {
+  DEFAULT_SERVICES,
+  SERVICE_GROUPS,
+  SERVICE_NAMES,
+  type ServiceName,
+  type ServiceSpec,
+  serviceSpecs,
+} from './services.ts';
 
 export class LaunchError extends Error {
   constructor(
@@ -30,9 +36,8 @@ export interface UpResult {
 
 type Log = (line: string) => void;
 
-function files(name: ServiceName) {
-  const dir = serviceDir(name);
-  return { pidFile: join(dir, `${name}.pid`), logFile: join(dir, `${name}.log`) };
+function files(spec: ServiceSpec) {
+  return { pidFile: join(spec.dir, `${spec.name}.pid`), logFile: join(spec.dir, `${spec.name}.log`) };
 }
 
 async function probeQuietly(spec: ServiceSpec): Promise<string | null> {
@@ -43,14 +48,30 @@ async function probeQuietly(spec: ServiceSpec): Promise<string | null> {
   }
 }
 
-export function parseServices(args: string[]): ServiceName[] {
-  if (args.length === 0) return [...SERVICE_NAMES];
+/**
+ * Service names from the command line, groups (`spark-cluster`) expanded, duplicates dropped;
+ * `defaults` when none are given.
+ */
+export function parseServices(
+  args: string[],
+  defaults: readonly ServiceName[] = DEFAULT_SERVICES,
+): ServiceName[] {
+  if (args.length === 0) return [...defaults];
+  const names: ServiceName[] = [];
   for (const arg of args) {
-    if (!(SERVICE_NAMES as readonly string[]).includes(arg)) {
-      throw new Error(`unknown service "${arg}"; expected one of ${SERVICE_NAMES.join(', ')}`);
+    const group = SERVICE_GROUPS[arg];
+    if (group) names.push(...group);
+    else if ((SERVICE_NAMES as readonly string[]).includes(arg)) names.push(arg as ServiceName);
+    else {
+      const valid = [
+        ...DEFAULT_SERVICES,
+        ...Object.keys(SERVICE_GROUPS),
+        ...SERVICE_NAMES.slice(DEFAULT_SERVICES.length),
+      ];
+      throw new Error(`unknown service "${arg}"; expected one of ${valid.join(', ')}`);
     }
   }
-  return args as ServiceName[];
+  return [...new Set(names)];
 }
 
 export async function upService(config: Config, name: ServiceName, log: Log = () => {}): Promise<UpResult> {
@@ -72,7 +93,7 @@ export async function upService(config: Config, name: ServiceName, log: Log = ()
       );
     }
   }
-  const { pidFile, logFile } = files(name);
+  const { pidFile, logFile } = files(spec);
   const stale = readPid(pidFile);
   if (stale !== null && isAlive(stale)) {
     throw new LaunchError(
@@ -87,7 +108,7 @@ export async function upService(config: Config, name: ServiceName, log: Log = ()
   }
   const { command, args, env } = spec.command();
   log(`${name}: starting (log: ${logFile})`);
-  const pid = launchDetached({ command, args, env, cwd: serviceDir(name), logFile, pidFile });
+  const pid = launchDetached({ command, args, env, cwd: spec.dir, logFile, pidFile });
   const deadline = started + spec.readyTimeoutMs;
   let lastError = 'no answer yet';
   while (Date.now() < deadline) {
@@ -114,10 +135,10 @@ export async function upService(config: Config, name: ServiceName, log: Log = ()
 }
 
 export async function downService(config: Config, name: ServiceName, log: Log = () => {}): Promise<void> {
-  const { pidFile } = files(name);
+  const spec = serviceSpecs(config)[name];
+  const { pidFile } = files(spec);
   const pid = readPid(pidFile);
   if (pid === null) {
-    const spec = serviceSpecs(config)[name];
     const running = await probeQuietly(spec);
     log(running ? `${name}: running but not started by infra:up, left alone` : `${name}: not running`);
     return;
@@ -125,6 +146,12 @@ export async function downService(config: Config, name: ServiceName, log: Log = 
   const outcome = await stopProcess(pid);
   removeFile(pidFile);
   log(`${name}: ${outcome === 'not-running' ? 'was not running' : outcome} (pid ${pid})`);
+}
+
+/** True when a process infra:up started for `name` is alive (its pid file names it). */
+export function isManaged(config: Config, name: ServiceName): boolean {
+  const pid = readPid(files(serviceSpecs(config)[name]).pidFile);
+  return pid !== null && isAlive(pid);
 }
 
 export interface ServiceStatus {
@@ -137,7 +164,7 @@ export interface ServiceStatus {
 
 export async function statusOf(config: Config, name: ServiceName): Promise<ServiceStatus> {
   const spec = serviceSpecs(config)[name];
-  const { pidFile } = files(name);
+  const { pidFile } = files(spec);
   const pid = readPid(pidFile);
   const managedPid = pid !== null && isAlive(pid) ? pid : null;
   let description: string;

@@ -133,3 +133,67 @@ export function probeSparkConnect(host: string, port: number, timeoutMs = 5000):
     );
   });
 }
+
+async function getJson<T>(url: string, timeoutMs: number): Promise<T> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
+  return (await response.json()) as T;
+}
+
+interface MasterState {
+  url: string;
+  status: string;
+  aliveworkers?: number;
+  workers: { id: string; host: string; port: number; state: string; cores: number; memory: number }[];
+  activeapps: { id: string; name: string; cores: number }[];
+}
+
+/** A Spark standalone master is ready when its UI's `/json/` reports status ALIVE. */
+export async function probeStandaloneMaster(jsonUrl: string, timeoutMs = 2000): Promise<string> {
+  const state = await getJson<MasterState>(jsonUrl, timeoutMs);
+  if (state.status !== 'ALIVE') throw new Error(`master status ${state.status}`);
+  const alive = state.workers.filter((w) => w.state === 'ALIVE').length;
+  return `master ${state.url} ALIVE, ${alive} worker(s), ${state.activeapps.length} app(s)`;
+}
+
+/** A worker is ready when the master lists it (by its RPC port) as ALIVE. */
+export async function probeStandaloneWorker(
+  masterJsonUrl: string,
+  workerPort: number,
+  timeoutMs = 2000,
+): Promise<string> {
+  const state = await getJson<MasterState>(masterJsonUrl, timeoutMs);
+  const worker = state.workers.find((w) => w.port === workerPort && w.state === 'ALIVE');
+  if (!worker) throw new Error(`no ALIVE worker on port ${workerPort} registered at ${state.url}`);
+  return `${worker.id} ALIVE (${worker.cores} core, ${worker.memory} MiB)`;
+}
+
+interface ExecutorSummary {
+  id: string;
+  hostPort: string;
+  isActive: boolean;
+  totalCores: number;
+}
+
+/**
+ * Asks a driver's UI REST API (`/api/v1/applications/<id>/executors`) for its executors; ready
+ * when at least `expected` executors (besides the driver) are active.
+ */
+export async function probeSparkExecutors(
+  uiUrl: string,
+  expected: number,
+  timeoutMs = 2000,
+): Promise<string> {
+  const apps = await getJson<{ id: string }[]>(`${uiUrl}/api/v1/applications`, timeoutMs);
+  const app = apps[0];
+  if (!app) throw new Error(`no application at ${uiUrl}`);
+  const executors = await getJson<ExecutorSummary[]>(
+    `${uiUrl}/api/v1/applications/${app.id}/executors`,
+    timeoutMs,
+  );
+  const active = executors.filter((e) => e.id !== 'driver' && e.isActive);
+  if (active.length < expected) {
+    throw new Error(`${app.id}: ${active.length} of ${expected} executors registered`);
+  }
+  return `${app.id}, executors ${active.map((e) => `${e.id}@${e.hostPort}`).join(' ')}`;
+}

@@ -1,19 +1,29 @@
 /**
  * The local services: how to start each one as a plain child process and how to tell that it is
  * ready. Hosts and ports come from the same configuration the apps read (KAFKA_BROKERS,
- * SPARK_REMOTE, REDIS_URL), so a changed port changes both sides.
+ * SPARK_REMOTE, REDIS_URL), so a changed port changes both sides. The optional standalone
+ * cluster (`spark-cluster`) lives in spark-cluster.ts.
  */
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../lib/config.ts';
-import { kafkaJarsDir, repoRoot, serviceDir, sparkConfDir, sparkJarsDir } from './paths.ts';
+import { kafkaJarsDir, repoRoot, serviceDir, sparkJarsDir } from './paths.ts';
 import { probeKafka, probeRedis, probeSparkConnect } from './probes.ts';
+import { CLUSTER_PARTS, clusterSpecs } from './spark-cluster.ts';
+import { connectServerCommand, jarsPresent } from './spark-jvm.ts';
 
-export const SERVICE_NAMES = ['redis', 'kafka', 'spark'] as const;
+export { readSparkDefaults } from './spark-jvm.ts';
+
+/** What a plain `infra:up` starts, in order. */
+export const DEFAULT_SERVICES = ['redis', 'kafka', 'spark'] as const;
+/** Every service the launcher knows, each addressable by name. */
+export const SERVICE_NAMES = [...DEFAULT_SERVICES, ...CLUSTER_PARTS] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
+/** Names that stand for several services, started in the order listed. */
+export const SERVICE_GROUPS: Record<string, readonly ServiceName[]> = { 'spark-cluster': CLUSTER_PARTS };
 
 export interface ServiceSpec {
   name: ServiceName;
@@ -21,6 +31,8 @@ export interface ServiceSpec {
   port: number;
   /** Ports the service binds besides `port` (checked before start). */
   extraPorts: number[];
+  /** Working directory, log and pid file. */
+  dir: string;
   /** Why it cannot be started here, or null. */
   unavailable(): string | null;
   /** One-time preparation (formatting storage, writing config). */
@@ -30,52 +42,9 @@ export interface ServiceSpec {
   readyTimeoutMs: number;
 }
 
-/**
- * Java 17 module options Spark needs (the list spark-submit adds; see Spark's
- * launcher JavaModuleOptions): plain `java` does not add them.
- */
-const JAVA_MODULE_OPTIONS = [
-  '-XX:+IgnoreUnrecognizedVMOptions',
-  '--add-modules=jdk.incubator.vector',
-  ...[
-    'java.lang',
-    'java.lang.invoke',
-    'java.lang.reflect',
-    'java.io',
-    'java.net',
-    'java.nio',
-    'java.util',
-    'java.util.concurrent',
-    'java.util.concurrent.atomic',
-    'jdk.internal.ref',
-    'sun.nio.ch',
-    'sun.nio.cs',
-    'sun.security.action',
-    'sun.util.calendar',
-  ].map((pkg) => `--add-opens=java.base/${pkg}=ALL-UNNAMED`),
-  '-Djdk.reflect.useDirectMethodHandle=false',
-  '-Dio.netty.tryReflectionSetAccessible=true',
-];
-
 function which(binary: string): string | null {
   const result = spawnSync('sh', ['-c', `command -v ${binary}`], { encoding: 'utf8' });
   return result.status === 0 ? result.stdout.trim() || null : null;
-}
-
-function jarsPresent(dir: string): boolean {
-  return existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.jar'));
-}
-
-/** Reads spark-defaults.conf into key/value pairs (whitespace-separated, # comments). */
-export function readSparkDefaults(path = join(sparkConfDir, 'spark-defaults.conf')): Map<string, string> {
-  const props = new Map<string, string>();
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    const trimmed = line.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) continue;
-    const match = /^(\S+)\s+(.*)$/.exec(trimmed);
-    if (match?.[1] && match[2] !== undefined) props.set(match[1], match[2].trim());
-  }
-  return props;
 }
 
 /**
@@ -108,6 +77,7 @@ function redisSpec(config: Config): ServiceSpec {
     host,
     port,
     extraPorts: [],
+    dir,
     unavailable: () =>
       which('redis-server')
         ? null
@@ -142,6 +112,7 @@ function kafkaSpec(config: Config): ServiceSpec {
     host,
     port,
     extraPorts: [controllerPort],
+    dir,
     unavailable: () =>
       jarsPresent(kafkaJarsDir) ? null : 'Kafka jars are missing: run `npm run infra:setup`',
     prepare: () => {
@@ -219,46 +190,29 @@ function sparkSpec(config: Config): ServiceSpec {
     host,
     port,
     extraPorts: [],
+    dir,
     unavailable: () =>
       jarsPresent(sparkJarsDir) ? null : 'Spark jars are missing: run `npm run infra:setup`',
     prepare: () => mkdirSync(dir, { recursive: true }),
-    command: () => {
-      const defaults = readSparkDefaults();
-      defaults.set('spark.connect.grpc.binding.port', String(port));
-      defaults.set('spark.master', config.spark.master);
-      defaults.set('spark.sql.warehouse.dir', join(dir, 'warehouse'));
-      defaults.set('spark.checkpoint.dir', join(dir, 'checkpoints'));
-      defaults.set('spark.driver.host', '127.0.0.1');
-      const extra = defaults.get('spark.driver.extraJavaOptions') ?? '';
-      defaults.delete('spark.driver.extraJavaOptions');
-      const props = [...defaults].map(([k, v]) => `-D${k}=${v}`);
-      return {
-        command: 'java',
-        args: [
-          `-Xmx${config.spark.driverMemory}`,
-          ...JAVA_MODULE_OPTIONS,
-          ...extra.split(/\s+/).filter(Boolean),
-          `-Dlog4j2.configurationFile=${join(sparkConfDir, 'log4j2.properties')}`,
-          `-Dderby.system.home=${dir}`,
-          ...props,
-          '-cp',
-          `${sparkJarsDir}/*`,
-          'org.apache.spark.sql.connect.service.SparkConnectServer',
-        ],
-        // Spark ML solves ALS's normal equations with the system BLAS/LAPACK when the netlib
-        // bridge finds one (Debian: libopenblas0-pthread; the train-als step logs which it
-        // uses). Spark runs one task per core, so the library must not start threads of its own
-        // (Spark's MLlib linear algebra guide).
-        env: { SPARK_LOCAL_IP: '127.0.0.1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
-      };
-    },
+    command: () =>
+      connectServerCommand({
+        heap: config.spark.driverMemory,
+        dir,
+        overrides: {
+          'spark.connect.grpc.binding.port': String(port),
+          'spark.master': config.spark.master,
+          'spark.sql.warehouse.dir': join(dir, 'warehouse'),
+          'spark.checkpoint.dir': join(dir, 'checkpoints'),
+          'spark.driver.host': '127.0.0.1',
+        },
+      }),
     probe: () => probeSparkConnect(host, port),
     readyTimeoutMs: 120_000,
   };
 }
 
 export function serviceSpecs(config: Config): Record<ServiceName, ServiceSpec> {
-  return { redis: redisSpec(config), kafka: kafkaSpec(config), spark: sparkSpec(config) };
+  return { redis: redisSpec(config), kafka: kafkaSpec(config), spark: sparkSpec(config), ...clusterSpecs() };
 }
 
 export { repoRoot };

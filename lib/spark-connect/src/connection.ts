@@ -2,6 +2,7 @@
  * Parses Spark Connect connection strings:
  * `sc://host[:port][/;param=value;...]` with `user_id`, `token`, `use_ssl`, `session_id`,
  * `user_agent`; other parameters are sent as gRPC headers, like the other Spark Connect clients.
+ * A `token` turns TLS on, as in the Python client: a bearer token is never sent in clear.
  */
 import { SparkConnectArgumentError } from './errors.ts';
 
@@ -67,5 +68,6 @@ export function parseConnectionString(remote: string): ConnectionSettings {
         settings.headers[key] = value;
     }
   }
+  if (settings.token !== undefined) settings.useSsl = true;
   return settings;
 }

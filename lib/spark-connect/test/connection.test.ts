@@ -29,6 +29,12 @@ describe('parseConnectionString', () => {
     });
   });
 
+  it('turns TLS on with a token, as the Python client does', () => {
+    expect(parseConnectionString('sc://h:443/;token=abc')).toMatchObject({ token: 'abc', useSsl: true });
+    expect(parseConnectionString('sc://h:443/;token=abc;use_ssl=false').useSsl).toBe(true);
+    expect(parseConnectionString('sc://h:443/;use_ssl=false').useSsl).toBe(false);
+  });
+
   it('rejects malformed strings with a message naming the expected form', () => {
     expect(() => parseConnectionString('http://localhost:15002')).toThrow(SparkConnectArgumentError);
     expect(() => parseConnectionString('http://localhost:15002')).toThrow(/sc:\/\/host/);
