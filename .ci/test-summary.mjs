@@ -1,17 +1,24 @@
-// Prints the closing test summary line ("N passed, N failed, N skipped") from vitest's JSON
-// report, and exits non-zero when a test failed or none ran.
+// Prints the closing test summary line ("N passed, N failed, N skipped") from one or more of
+// vitest's JSON reports (summed), and exits non-zero when a test failed, a report is missing or
+// none ran.
 import { readFileSync } from 'node:fs';
 
-const path = process.argv[2];
-let report;
-try {
-  report = JSON.parse(readFileSync(path, 'utf8'));
-} catch (error) {
-  console.error(`no test report at ${path}: ${error.message}`);
-  process.exit(1);
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+let missing = false;
+for (const path of process.argv.slice(2)) {
+  let report;
+  try {
+    report = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    console.error(`no test report at ${path}: ${error.message}`);
+    missing = true;
+    continue;
+  }
+  passed += report.numPassedTests ?? 0;
+  failed += (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
+  skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 }
-const passed = report.numPassedTests ?? 0;
-const failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
-const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(failed > 0 || passed === 0 ? 1 : 0);
+process.exit(missing || failed > 0 || passed === 0 ? 1 : 0);
