@@ -19,7 +19,7 @@ import {
   DOUBLE_PATTERN,
   INT_PATTERN,
 } from '../lib/hm/rules.ts';
-import { type ColumnDef, headerLine, sparkDdl, TABLES, type TableKind } from '../lib/hm/schema.ts';
+import { type ColumnDef, headerLine, sparkColumnName, TABLES, type TableKind } from '../lib/hm/schema.ts';
 import type { ValidationResult } from '../lib/hm/validate.ts';
 import {
   type DataFrame,
@@ -30,11 +30,7 @@ import {
 } from '../lib/spark-connect/index.ts';
 import { BatchError } from './context.ts';
 import { joinLocation } from './lake.ts';
-
-/** A SQL string literal. */
-function sqlString(value: string): string {
-  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
-}
+import { sqlString } from './spark.ts';
 
 /**
  * A JavaScript regex source as a Java one with the same meaning on one line: `$` at the very end
@@ -256,16 +252,15 @@ export function checkedLines(kind: TableKind, lines: DataFrame, acceptedArticleI
       `CASE WHEN reason IS NULL AND row_number() OVER (PARTITION BY reason IS NULL, get(_f, ${id}) ORDER BY _block, _row) > 1 THEN concat('duplicate_id: ${idName} ', get(_f, ${id}), ' appeared before') ELSE reason END AS reason`,
     );
   }
-  const names = sparkDdl(table)
-    .split(', ')
-    .map((d) => d.slice(0, d.lastIndexOf(' ')));
   return df.selectExpr(
     '_block',
     '_row',
     'line',
     "substring_index(reason, ':', 1) AS reason_code",
     'reason',
-    ...columns.map((c, i) => `CASE WHEN reason IS NULL THEN ${typedValue(c, field(i))} END AS ${names[i]}`),
+    ...columns.map(
+      (c, i) => `CASE WHEN reason IS NULL THEN ${typedValue(c, field(i))} END AS ${sparkColumnName(c)}`,
+    ),
   );
 }
 
@@ -339,7 +334,7 @@ export function rejectsOf(file: CheckedFile, fileName: string): DataFrame {
   return file.checked
     .where('reason IS NOT NULL')
     .selectExpr(
-      `'${fileName}' AS file`,
+      `${sqlString(fileName)} AS file`,
       `CAST(${lineNumberExpr(file.counts)} AS BIGINT) AS line_number`,
       'reason_code',
       'reason',

@@ -150,12 +150,14 @@ const SPARK_TYPES: Record<ColumnType, string> = {
  * write them as `21.0`.
  */
 export function sparkDdl(table: TableDef): string {
-  return table.columns
-    .map((c) => {
-      const name = /^[A-Za-z_][A-Za-z0-9_]*$/.test(c.name) ? c.name : `\`${c.name.replaceAll('`', '``')}\``;
-      return `${name} ${SPARK_TYPES[c.type]}`;
-    })
-    .join(', ');
+  return table.columns.map((c) => `${sparkColumnName(c)} ${SPARK_TYPES[c.type]}`).join(', ');
+}
+
+/** A column's name as Spark SQL reads it: bare when it is an identifier, else back-quoted. */
+export function sparkColumnName(column: ColumnDef): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(column.name)
+    ? column.name
+    : `\`${column.name.replaceAll('`', '``')}\``;
 }
 
 /**
