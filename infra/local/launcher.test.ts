@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.ts';
 import { LaunchError, parseServices, upService } from './launcher.ts';
+import { childEnv } from './process.ts';
 import { readSparkDefaults, serviceSpecs } from './services.ts';
 import { applicationJars, CLUSTER, clusterConnectSettings, distributionJars } from './spark-cluster.ts';
 
@@ -44,6 +45,20 @@ describe('spark-cluster specs', () => {
     expect(flag('--work-dir')).toMatch(/spark-cluster\/worker-1\/work$/);
     expect(worker.env?.['SPARK_HOME']).toMatch(/spark-cluster\/spark-home$/);
     expect(worker.env?.['SPARK_SCALA_VERSION']).toBe('2.13');
+  });
+
+  it('start no Spark JVM with a Connect client variable from the calling shell', () => {
+    // With SPARK_REMOTE inherited, a worker builds executor class paths without spark-sql.
+    process.env['SPARK_REMOTE'] = 'sc://localhost:15003';
+    try {
+      for (const spec of [specs.spark, ...cluster]) {
+        const env = childEnv(spec.command().env);
+        expect(env['SPARK_REMOTE'], spec.name).toBeUndefined();
+        expect(env['PATH'], spec.name).toBe(process.env['PATH']);
+      }
+    } finally {
+      delete process.env['SPARK_REMOTE'];
+    }
   });
 
   it('point the Connect server at the master and size one executor per worker', () => {

@@ -12,9 +12,20 @@ export interface LaunchSpec {
   command: string;
   args: string[];
   cwd: string;
-  env?: Record<string, string>;
+  /** Added to this process's environment; a variable set to `undefined` is removed from it. */
+  env?: Record<string, string | undefined>;
   logFile: string;
   pidFile: string;
+}
+
+/** This process's environment with `changes` applied (`undefined` removes a variable). */
+export function childEnv(changes: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
 }
 
 export function launchDetached(spec: LaunchSpec): number {
@@ -24,7 +35,7 @@ export function launchDetached(spec: LaunchSpec): number {
   try {
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
-      env: { ...process.env, ...spec.env },
+      env: childEnv(spec.env),
       detached: true,
       stdio: ['ignore', out, out],
     });

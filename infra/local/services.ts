@@ -37,7 +37,7 @@ export interface ServiceSpec {
   unavailable(): string | null;
   /** One-time preparation (formatting storage, writing config). */
   prepare(): void;
-  command(): { command: string; args: string[]; env?: Record<string, string> };
+  command(): { command: string; args: string[]; env?: Record<string, string | undefined> };
   probe(): Promise<string>;
   readyTimeoutMs: number;
 }

@@ -28,7 +28,7 @@ import {
   probeStandaloneWorker,
 } from './probes.ts';
 import type { ServiceSpec } from './services.ts';
-import { connectServerCommand, JAVA_MODULE_OPTIONS, jarsPresent } from './spark-jvm.ts';
+import { CLIENT_ONLY_ENV, connectServerCommand, JAVA_MODULE_OPTIONS, jarsPresent } from './spark-jvm.ts';
 
 export const CLUSTER_PARTS = [
   'spark-master',
@@ -158,7 +158,7 @@ function masterSpec(): ServiceSpec {
         '--webui-port',
         String(uiPort),
       ]),
-      env: { SPARK_LOCAL_IP: HOST },
+      env: { ...CLIENT_ONLY_ENV, SPARK_LOCAL_IP: HOST },
     }),
     probe: () => probeStandaloneMaster(masterJsonUrl),
     readyTimeoutMs: 60_000,
@@ -200,6 +200,7 @@ function workerSpec(index: 0 | 1): ServiceSpec {
         masterUrl,
       ]),
       env: {
+        ...CLIENT_ONLY_ENV,
         // The worker builds each executor's command from SPARK_HOME (jars/, conf/, RELEASE).
         SPARK_HOME: sparkHomeDir(),
         SPARK_SCALA_VERSION: '2.13',

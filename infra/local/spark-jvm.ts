@@ -35,6 +35,19 @@ export const JAVA_MODULE_OPTIONS = [
   '-Dio.netty.tryReflectionSetAccessible=true',
 ];
 
+/**
+ * Variables a Spark JVM must not inherit from the shell that starts it. They belong to Spark
+ * Connect *clients*: with SPARK_REMOTE set, Spark's launcher (which a standalone worker uses to
+ * build each executor's command) leaves spark-sql, spark-sql-api and spark-connect out of the
+ * class path, and every task then fails on the executor with
+ * `NoClassDefFoundError: org/apache/spark/sql/types/DataType`. `npm run test:cluster` sets
+ * SPARK_REMOTE for the tests, and the launcher starts the cluster from that shell.
+ */
+export const CLIENT_ONLY_ENV: Record<string, undefined> = {
+  SPARK_REMOTE: undefined,
+  SPARK_CONNECT_MODE: undefined,
+};
+
 export function jarsPresent(dir: string): boolean {
   return existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.jar'));
 }
@@ -54,7 +67,7 @@ export function readSparkDefaults(path = join(sparkConfDir, 'spark-defaults.conf
 export interface JavaCommand {
   command: string;
   args: string[];
-  env?: Record<string, string>;
+  env?: Record<string, string | undefined>;
 }
 
 /**
@@ -88,6 +101,11 @@ export function connectServerCommand(opts: {
     // bridge finds one (Debian: libopenblas0-pthread; the train-als step logs which it
     // uses). Spark runs one task per core, so the library must not start threads of its own
     // (Spark's MLlib linear algebra guide).
-    env: { SPARK_LOCAL_IP: '127.0.0.1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+    env: {
+      ...CLIENT_ONLY_ENV,
+      SPARK_LOCAL_IP: '127.0.0.1',
+      OPENBLAS_NUM_THREADS: '1',
+      MKL_NUM_THREADS: '1',
+    },
   };
 }
