@@ -1,10 +1,14 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.ts';
 import { LaunchError, parseServices, upService } from './launcher.ts';
 import { childEnv } from './process.ts';
 import { readSparkDefaults, serviceSpecs } from './services.ts';
 import { applicationJars, CLUSTER, clusterConnectSettings, distributionJars } from './spark-cluster.ts';
+import { sparkSettings } from './spark-jvm.ts';
 
 describe('parseServices', () => {
   it('defaults to every service in start order', () => {
@@ -98,6 +102,26 @@ describe('spark-defaults.conf', () => {
     expect(props.get('spark.connect.session.manager.defaultSessionTimeout')).toBe('-1');
     // Without a checkpoint directory ALS never cuts its lineage (StackOverflowError past ~20 iterations).
     expect(props.get('spark.checkpoint.dir')).toBeTruthy();
+  });
+});
+
+describe('INFRA_SPARK_CONF', () => {
+  it('lays its settings over spark-defaults.conf, and names a missing file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spark-conf-'));
+    const file = join(dir, 'site.conf');
+    writeFileSync(
+      file,
+      '# this site\nspark.hadoop.fs.s3a.endpoint   http://127.0.0.1:9100\nspark.sql.shuffle.partitions 7\n',
+    );
+    const settings = sparkSettings({ INFRA_SPARK_CONF: file });
+    expect(settings.get('spark.hadoop.fs.s3a.endpoint')).toBe('http://127.0.0.1:9100');
+    expect(settings.get('spark.sql.shuffle.partitions')).toBe('7');
+    expect(settings.get('spark.sql.extensions')).toBe('io.delta.sql.DeltaSparkSessionExtension');
+    expect(sparkSettings({}).get('spark.hadoop.fs.s3a.endpoint')).toBeUndefined();
+    expect(() => sparkSettings({ INFRA_SPARK_CONF: join(dir, 'absent.conf') })).toThrow(
+      /INFRA_SPARK_CONF names .*absent\.conf, which does not exist/,
+    );
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

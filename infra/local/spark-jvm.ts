@@ -5,8 +5,8 @@
  * overrides they pass.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { sparkConfDir, sparkJarsDir } from './paths.ts';
+import { join, resolve } from 'node:path';
+import { repoRoot, sparkConfDir, sparkJarsDir } from './paths.ts';
 
 /**
  * Java 17 module options Spark needs (the list spark-submit adds; see Spark's
@@ -64,6 +64,22 @@ export function readSparkDefaults(path = join(sparkConfDir, 'spark-defaults.conf
   return props;
 }
 
+/**
+ * spark-defaults.conf with the file named by INFRA_SPARK_CONF (same format) laid over it: the
+ * place for settings of one installation (an object-store endpoint and its credentials) that
+ * do not belong in the repository.
+ */
+export function sparkSettings(env: NodeJS.ProcessEnv = process.env): Map<string, string> {
+  const settings = readSparkDefaults();
+  const extra = env['INFRA_SPARK_CONF'];
+  if (extra) {
+    const path = resolve(repoRoot, extra);
+    if (!existsSync(path)) throw new Error(`INFRA_SPARK_CONF names ${path}, which does not exist`);
+    for (const [key, value] of readSparkDefaults(path)) settings.set(key, value);
+  }
+  return settings;
+}
+
 export interface JavaCommand {
   command: string;
   args: string[];
@@ -71,15 +87,16 @@ export interface JavaCommand {
 }
 
 /**
- * `java ... SparkConnectServer` with spark-defaults.conf overridden by `overrides`; each
- * setting becomes a `-D` system property. `dir` holds Derby's files.
+ * `java ... SparkConnectServer` with the settings of sparkSettings() overridden by `overrides`
+ * (the launcher's ports, master and folders); each setting becomes a `-D` system property.
+ * `dir` holds Derby's files.
  */
 export function connectServerCommand(opts: {
   heap: string;
   dir: string;
   overrides: Record<string, string>;
 }): JavaCommand {
-  const defaults = readSparkDefaults();
+  const defaults = sparkSettings();
   for (const [key, value] of Object.entries(opts.overrides)) defaults.set(key, value);
   const extra = defaults.get('spark.driver.extraJavaOptions') ?? '';
   defaults.delete('spark.driver.extraJavaOptions');

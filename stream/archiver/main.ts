@@ -10,9 +10,8 @@
  *
  * `--available-now` archives what the topic holds now and exits (cron-style use).
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { lakeTables, resolveLocation } from '../../batch/lake.ts';
+import { joinLocation, lakeTables, resolveLocation } from '../../batch/lake.ts';
 import { connectSpark } from '../../batch/spark.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { describeError } from '../../lib/errors.ts';
@@ -75,7 +74,8 @@ async function main(): Promise<void> {
   }
 
   const tablePath = resolveLocation(lakeTables(config.paths.lake).bronze.events);
-  const checkpointPath = resolveLocation(join(config.paths.checkpoints, 'archiver-events'));
+  // joinLocation, not path.join: path.join turns `s3a://bucket/cp` into `s3a:/bucket/cp`.
+  const checkpointPath = joinLocation(resolveLocation(config.paths.checkpoints), 'archiver-events');
   const { spark, version } = await connectSpark(config.spark.remote);
   let query: StreamingQuery | undefined;
   let stopping = false;
