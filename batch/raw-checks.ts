@@ -162,13 +162,34 @@ export function rawLines(spark: SparkSession, location: string): DataFrame {
     );
 }
 
+/**
+ * The first line of a file, or undefined when it is empty. `limit(1)` alone is not enough: over
+ * several splits Spark gathers the partitions' first rows in whatever order they arrive (on a
+ * cluster, often not split 0's). One task reading the splits in turn stops after the first line;
+ * should its first row not come from the split at byte 0, the file's line 0 is asked for by name
+ * (a full read, never the common case).
+ */
+async function firstLine(spark: SparkSession, location: string): Promise<string | undefined> {
+  const [row] = await spark.read
+    .option('lineSep', '\n')
+    .text(location)
+    .selectExpr('_metadata.file_block_start AS _block', 'value AS line')
+    .coalesce(1)
+    .limit(1)
+    .collect();
+  if (row === undefined) return undefined;
+  if (Number(row['_block']) === 0) return String(row['line'] ?? '');
+  const [named] = await rawLines(spark, location).where('_block = 0 AND _row = 0').collect();
+  return named === undefined ? undefined : String(named['line'] ?? '');
+}
+
 /** Checks the header (the file's first line): a wrong one fails the whole file, naming it. */
 export async function checkHeader(spark: SparkSession, location: string, kind: TableKind): Promise<void> {
   const table = TABLES[kind];
   const expected = headerLine(table);
-  const [first] = await spark.read.option('lineSep', '\n').text(location).limit(1).collect();
+  const first = await firstLine(spark, location);
   if (first === undefined) throw new BatchError(`${location}: the file is empty (no header line)`);
-  let header = String(first['value'] ?? '');
+  let header = first;
   if (header.endsWith('\r')) header = header.slice(0, -1);
   if (header.charCodeAt(0) === 0xfeff) header = header.slice(1);
   if (header !== expected) {
