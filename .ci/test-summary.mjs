@@ -1,6 +1,6 @@
 // Prints the closing test summary line ("N passed, N failed, N skipped") from one or more of
-// vitest's JSON reports (summed), and exits non-zero when a test failed, a report is missing or
-// none ran.
+// vitest's JSON reports (summed; a test file that failed outside its tests counts as one failure),
+// and exits non-zero when a test failed, a report is missing or none ran.
 import { readFileSync } from 'node:fs';
 
 let passed = 0;
@@ -17,7 +17,11 @@ for (const path of process.argv.slice(2)) {
     continue;
   }
   passed += report.numPassedTests ?? 0;
-  failed += (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
+  // A file that failed with no failed test in it (an import error, a failing hook) counts once.
+  const fileErrors = (report.testResults ?? []).filter(
+    (file) => file.status === 'failed' && !(file.assertionResults ?? []).some((t) => t.status === 'failed'),
+  ).length;
+  failed += (report.numFailedTests ?? 0) + fileErrors;
   skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 }
 console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
