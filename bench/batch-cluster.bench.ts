@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { STEP_NAMES } from '../batch/context.ts';
-import { probeSparkExecutors } from '../infra/local/probes.ts';
+import { probeSparkExecutors, sparkExecutors } from '../infra/local/probes.ts';
 import { CLUSTER } from '../infra/local/spark-cluster.ts';
 import { loadConfig } from '../lib/config.ts';
 import type { Scale } from '../lib/hm/generate.ts';
@@ -127,17 +127,12 @@ for (let run = 1; run <= runs; run++) {
   }
 }
 
-/** Tasks each executor of the cluster's application completed so far (the driver runs none). */
-async function executorTasks(): Promise<{ id: string; hostPort: string; completedTasks: number }[]> {
-  const get = async <T>(path: string) => (await (await fetch(`${clusterUi}/api/v1/${path}`)).json()) as T;
-  const [app] = await get<{ id: string }[]>('applications');
-  if (!app) return [];
-  const list = await get<{ id: string; hostPort: string; completedTasks: number }[]>(
-    `applications/${app.id}/executors`,
-  );
-  return list.map(({ id, hostPort, completedTasks }) => ({ id, hostPort, completedTasks }));
-}
-const tasks = await executorTasks();
+// Tasks each executor of the cluster's application completed (the driver runs none).
+const tasks = (await sparkExecutors(clusterUi)).executors.map(({ id, hostPort, completedTasks }) => ({
+  id,
+  hostPort,
+  completedTasks,
+}));
 console.log(`cluster tasks per executor: ${tasks.map((e) => `${e.id} ${e.completedTasks}`).join(', ')}`);
 
 const summary = (arm: Arm) => {

@@ -168,11 +168,27 @@ export async function probeStandaloneWorker(
   return `${worker.id} ALIVE (${worker.cores} core, ${worker.memory} MiB)`;
 }
 
-interface ExecutorSummary {
+export interface ExecutorSummary {
   id: string;
   hostPort: string;
   isActive: boolean;
   totalCores: number;
+  completedTasks: number;
+}
+
+/** A driver's application and its executors (the driver included), from its UI's REST API. */
+export async function sparkExecutors(
+  uiUrl: string,
+  timeoutMs = 2000,
+): Promise<{ app: string; executors: ExecutorSummary[] }> {
+  const apps = await getJson<{ id: string }[]>(`${uiUrl}/api/v1/applications`, timeoutMs);
+  const app = apps[0];
+  if (!app) throw new Error(`no application at ${uiUrl}`);
+  const executors = await getJson<ExecutorSummary[]>(
+    `${uiUrl}/api/v1/applications/${app.id}/executors`,
+    timeoutMs,
+  );
+  return { app: app.id, executors };
 }
 
 /**
@@ -184,16 +200,10 @@ export async function probeSparkExecutors(
   expected: number,
   timeoutMs = 2000,
 ): Promise<string> {
-  const apps = await getJson<{ id: string }[]>(`${uiUrl}/api/v1/applications`, timeoutMs);
-  const app = apps[0];
-  if (!app) throw new Error(`no application at ${uiUrl}`);
-  const executors = await getJson<ExecutorSummary[]>(
-    `${uiUrl}/api/v1/applications/${app.id}/executors`,
-    timeoutMs,
-  );
+  const { app, executors } = await sparkExecutors(uiUrl, timeoutMs);
   const active = executors.filter((e) => e.id !== 'driver' && e.isActive);
   if (active.length < expected) {
-    throw new Error(`${app.id}: ${active.length} of ${expected} executors registered`);
+    throw new Error(`${app}: ${active.length} of ${expected} executors registered`);
   }
-  return `${app.id}, executors ${active.map((e) => `${e.id}@${e.hostPort}`).join(' ')}`;
+  return `${app}, executors ${active.map((e) => `${e.id}@${e.hostPort}`).join(' ')}`;
 }
