@@ -22,12 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.ts';
 import { type GenerateSummary, generate } from '../lib/hm/generate.ts';
 import { TABLE_KINDS, TABLES } from '../lib/hm/schema.ts';
-import { createLogger } from '../lib/observability/logger.ts';
 import { SparkSession } from '../lib/spark-connect/index.ts';
-import { KafkaEventBus } from '../lib/stores/kafka/event-bus.ts';
-import { syntheticCatalog } from '../stream/producer/catalog.ts';
-import { runProducer } from '../stream/producer/run.ts';
-import { createEventSimulator } from '../stream/producer/simulator.ts';
+import { produceSimulatedEvents } from '../stream/testing/produce.ts';
 import { runNpm } from '../test/support/commands.ts';
 import { createBucket, deletePrefix, listKeys, putObject, s3Client } from '../test/support/s3.ts';
 import { lakeTables } from './lake.ts';
@@ -105,23 +101,8 @@ describe.skipIf(missing.length > 0)('batch on s3a:// (RAW_DIR and LAKE_ROOT in a
       KAFKA_TOPIC_EVENTS: topic,
       KAFKA_TOPIC_DLQ: `${topic}-dlq`,
     }).kafka;
-    const produce = async (seed: number, count: number) => {
-      const bus = new KafkaEventBus({ config: kafka, logger: createLogger({ level: 'silent' }) });
-      try {
-        await bus.start();
-        await bus.ensureTopics();
-        const result = await runProducer({
-          bus,
-          simulator: createEventSimulator(syntheticCatalog(100, 50), { seed }),
-          rate: 1000,
-          durationMs: count,
-        });
-        expect(result.failed).toBe(0);
-        return result.sent;
-      } finally {
-        await bus.close();
-      }
-    };
+    const produce = (seed: number, count: number) =>
+      produceSimulatedEvents(kafka, { count, seed, catalog: { users: 100, items: 50 } });
     const archive = () =>
       runNpm('stream:archive', ['--available-now'], {
         SPARK_REMOTE: remote,
@@ -130,7 +111,7 @@ describe.skipIf(missing.length > 0)('batch on s3a:// (RAW_DIR and LAKE_ROOT in a
         CHECKPOINT_DIR: `${base}/checkpoints`,
         LOG_LEVEL: 'info',
       });
-    const events = `${lakeTables(`${base}/lake`).bronze.events}`;
+    const events = lakeTables(`${base}/lake`).bronze.events;
 
     const first = await produce(1, 200);
     const once = await archive();

@@ -13,12 +13,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.ts';
 import { parseEvent, type UserEvent } from '../../lib/events.ts';
-import { createLogger } from '../../lib/observability/logger.ts';
 import { type Row, SparkSession } from '../../lib/spark-connect/index.ts';
-import { KafkaEventBus } from '../../lib/stores/kafka/event-bus.ts';
-import { syntheticCatalog } from '../producer/catalog.ts';
-import { runProducer } from '../producer/run.ts';
-import { createEventSimulator } from '../producer/simulator.ts';
+import { produceSimulatedEvents } from '../testing/produce.ts';
 import { startArchiverQuery } from './archive.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -85,21 +81,12 @@ function paths(name: string) {
 }
 
 async function produce(count: number, rate = 2000): Promise<void> {
-  const bus = new KafkaEventBus({ config: base.kafka, logger: createLogger({ level: 'silent' }) });
-  try {
-    await bus.start();
-    await bus.ensureTopics();
-    const result = await runProducer({
-      bus,
-      simulator: createEventSimulator(syntheticCatalog(300, 200), { seed: sent.length + 1 }),
-      rate,
-      durationMs: (count * 1000) / rate,
-      onSent: (events) => sent.push(...events),
-    });
-    expect(result.failed).toBe(0);
-  } finally {
-    await bus.close();
-  }
+  await produceSimulatedEvents(base.kafka, {
+    count,
+    rate,
+    seed: sent.length + 1,
+    onSent: (events) => sent.push(...events),
+  });
 }
 
 async function table(path: string): Promise<Row[]> {
