@@ -3,8 +3,11 @@
  * (`serve/main.ts` in a child process, so the load generator and the server do not share a
  * thread), over a synthetic model of 105,000 items × 64 dims and 10,000 users.
  *
- * Setups: the embedded adapters (memory feature store + embedded index), and Redis feature store +
- * embedded index (skipped with a reason when Redis does not answer). Scenarios, each at
+ * Setups: `embedded` (memory feature store + embedded index), `redis` (Redis feature store +
+ * embedded index, with the API's client cache of Redis reads as by default), `redis-uncached`
+ * (the same with REDIS_CLIENT_CACHE=0) and `redis-batched` (the cache, and searches batched per
+ * turn: VECTOR_INDEX_BATCH=on); the Redis ones are skipped with a reason when Redis does not
+ * answer. A setup named twice in --setups runs twice (alternating arms), labelled by round. Scenarios, each at
  * concurrency 32 with a random user per request: the default call, with filters, and with
  * `explain=true`. Every scenario is first checked to answer 200 with k personalized items, so a
  * fast error page cannot pass for a result.
@@ -13,8 +16,8 @@
  * scenario is measured --runs times (default 3) after one warm-up; the table shows the median of
  * each number over the runs, and the results file keeps every run.
  *
- * Options: --items N --users N --rank N --duration S --warmup S --connections N --setups embedded,redis
- * --workers 1,2 --runs N
+ * Options: --items N --users N --rank N --duration S --warmup S --connections N
+ * --setups embedded,redis[,redis-uncached,redis-batched] --workers 1,2 --runs N
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -48,6 +51,12 @@ const {
   runs: RUNS,
 } = servingOptions();
 const SETUPS = option('setups', 'embedded,redis').split(',');
+/** What each Redis setup adds to the API's environment. */
+const REDIS_SETUPS: Record<string, Record<string, string>> = {
+  redis: {},
+  'redis-uncached': { REDIS_CLIENT_CACHE: '0' },
+  'redis-batched': { VECTOR_INDEX_BATCH: 'on' },
+};
 const WORKERS = option('workers', '1,2').split(',').map(Number);
 const K = 10;
 
@@ -93,7 +102,8 @@ async function main(): Promise<void> {
         EVENT_BUS: 'memory',
       };
       let prefix: string | undefined;
-      if (setup === 'redis') {
+      const redisEnv = REDIS_SETUPS[setup];
+      if (redisEnv) {
         if (!(await redisAnswers(config.redis.url))) {
           const reason = `Redis does not answer at ${config.redis.url} (run npm run infra:up)`;
           console.log(`\n[${setup}] skipped: ${reason}`);
@@ -101,12 +111,15 @@ async function main(): Promise<void> {
           continue;
         }
         prefix = `bench:${randomUUID().slice(0, 8)}:`;
-        Object.assign(env, { FEATURE_STORE: 'redis', REDIS_KEY_PREFIX: prefix });
+        Object.assign(env, { FEATURE_STORE: 'redis', REDIS_KEY_PREFIX: prefix }, redisEnv);
       } else if (setup !== 'embedded') {
-        throw new Error(`unknown setup ${setup}; use embedded and/or redis`);
+        throw new Error(`unknown setup ${setup}; use embedded, ${Object.keys(REDIS_SETUPS).join(', ')}`);
       }
       for (const workers of WORKERS) {
-        const label = `${setup}, ${workers} worker${workers === 1 ? '' : 's'}`;
+        let label = `${setup}, ${workers} worker${workers === 1 ? '' : 's'}`;
+        for (let round = 2; label in results; round++) {
+          label = `${setup}, ${workers} worker${workers === 1 ? '' : 's'}, round ${round}`;
+        }
         console.log(`\n[${label}] starting the API`);
         const server = await startServer({ ...env, API_WORKERS: String(workers) }, workers);
         try {

@@ -138,6 +138,7 @@ const variables = {
   ),
   REDIS_CLUSTER_NODES: list([]),
   REDIS_KEY_PREFIX: z.string().default('recsys:'),
+  REDIS_CLIENT_CACHE: int(50_000, 0, 10_000_000),
 
   // Qdrant
   QDRANT_URL: str('http://localhost:6333').pipe(z.url({ message: 'must be a URL' })),
@@ -320,6 +321,7 @@ export function loadConfig(env: Env = process.env) {
       endpoint: hostPort(v.REDIS_URL, 'REDIS_URL', 6379),
       clusterNodes: v.REDIS_CLUSTER_NODES,
       keyPrefix: v.REDIS_KEY_PREFIX,
+      clientCacheEntries: v.REDIS_CLIENT_CACHE,
     },
     qdrant: {
       url: v.QDRANT_URL,

@@ -18,6 +18,7 @@ import {
   type VectorIndex,
 } from '../lib/stores/index.ts';
 import { publishVersion } from '../lib/stores/publish.ts';
+import { RedisFeatureStore } from '../lib/stores/redis/feature-store.ts';
 import { createApp } from './app.ts';
 import { serveOptionsFromConfig } from './deps.ts';
 import { listen } from './server.ts';
@@ -103,7 +104,8 @@ export async function startApi(config: Config, logger: Logger) {
   });
   shutdown.add('tracing', () => tracing.shutdown());
   try {
-    const featureStore = createFeatureStore(config, logger);
+    // The API reads users again and again: it keeps what it read, invalidated by Redis.
+    const featureStore = createFeatureStore(config, logger, { clientCache: true });
     await featureStore.start();
     shutdown.add('feature store', () => featureStore.close());
 
@@ -125,6 +127,9 @@ export async function startApi(config: Config, logger: Logger) {
     await ensureModelLoaded(featureStore, vectorIndex, config.paths.models, logger);
 
     const metrics = createMetrics();
+    if (featureStore instanceof RedisFeatureStore) {
+      metrics.watchFeatureStoreCache(() => featureStore.clientCacheStats());
+    }
     const app = createApp({
       featureStore,
       vectorIndex,

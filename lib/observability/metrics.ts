@@ -31,8 +31,27 @@ export interface MetricsOptions {
   defaultLabels?: Record<string, string>;
 }
 
+/** Running totals of a client-side cache (see RedisFeatureStore.clientCacheStats). */
+export interface CacheCounts {
+  hits: number;
+  misses: number;
+  invalidations: number;
+  flushes: number;
+  entries: number;
+}
+
+const CACHE_EVENTS = [
+  ['hit', 'hits'],
+  ['miss', 'misses'],
+  ['invalidation', 'invalidations'],
+  ['flush', 'flushes'],
+] as const;
+
 export function createMetrics(options: MetricsOptions = {}) {
   const registry = new Registry();
+  // The feature store's cache keeps its own totals; the metrics read them when scraped.
+  let cacheSource: (() => CacheCounts | null) | null = null;
+  const cacheReported = { hits: 0, misses: 0, invalidations: 0, flushes: 0 };
   if (options.defaultLabels) registry.setDefaultLabels(options.defaultLabels);
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -191,6 +210,33 @@ export function createMetrics(options: MetricsOptions = {}) {
       buckets: [...FAST_LATENCY_BUCKETS],
       registers,
     }),
+    featureStoreCache: new Counter({
+      name: 'feature_store_cache_total',
+      help: "The API's client-side cache of Redis reads, by event: hit (answered in process), miss (read from Redis), invalidation (a key Redis said changed), flush (emptied, e.g. on a reconnect).",
+      labelNames: ['event'] as const,
+      registers,
+      collect() {
+        const counts = cacheSource?.();
+        if (!counts) return;
+        for (const [event, field] of CACHE_EVENTS) {
+          const delta = counts[field] - cacheReported[field];
+          if (delta > 0) this.inc({ event }, delta);
+          cacheReported[field] = counts[field];
+        }
+      },
+    }),
+    featureStoreCacheEntries: new Gauge({
+      name: 'feature_store_cache_entries',
+      help: "Keys the API's client-side cache of Redis reads holds.",
+      registers,
+      collect() {
+        this.set(cacheSource?.()?.entries ?? 0);
+      },
+    }),
+    /** Reports a feature store cache's totals through the two metrics above. */
+    watchFeatureStoreCache(source: () => CacheCounts | null): void {
+      cacheSource = source;
+    },
     qdrantSearchDuration: new Histogram({
       name: 'qdrant_search_duration_seconds',
       help: 'Vector index search duration.',

@@ -38,7 +38,11 @@ export type {
 export { assertVersionName, versionNameAt } from './version-name.ts';
 
 /** The feature store adapter named by `FEATURE_STORE` (not started yet: call `start()`). */
-export function createFeatureStore(config: Config, logger: Logger): FeatureStore {
+export function createFeatureStore(
+  config: Config,
+  logger: Logger,
+  options: { clientCache?: boolean } = {},
+): FeatureStore {
   const kind = config.adapters.featureStore;
   switch (kind) {
     case 'memory':
@@ -50,6 +54,7 @@ export function createFeatureStore(config: Config, logger: Logger): FeatureStore
         keyPrefix: config.redis.keyPrefix,
         readTimeoutMs: config.api.storeTimeoutMs,
         bulkTimeoutMs: config.stores.bulkTimeoutMs,
+        clientCacheEntries: options.clientCache ? config.redis.clientCacheEntries : 0,
         logger: logger.child({ component: 'feature-store' }),
       });
     default:

@@ -25,6 +25,8 @@ export function serveOn(featureStore: FeatureStore, vectorIndex: VectorIndex): P
 }
 
 export interface OutageAnswer {
+  /** When the request was sent and when its answer came (performance.now). */
+  sentAt: number;
   at: number;
   path: string;
   status: number;
@@ -53,9 +55,10 @@ export function startLoad(
     while (!stopped) {
       i = (i * 7919 + 13) % users;
       const path = paths(i);
+      const sentAt = performance.now();
       const res = await fetch(`${baseUrl}${path}`);
-      const body = (await res.json()) as Omit<OutageAnswer, 'at' | 'path' | 'status'>;
-      answers.push({ at: performance.now(), path, status: res.status, ...body });
+      const body = (await res.json()) as Omit<OutageAnswer, 'sentAt' | 'at' | 'path' | 'status'>;
+      answers.push({ sentAt, at: performance.now(), path, status: res.status, ...body });
     }
   };
   const running = Promise.all(Array.from({ length: workers }, (_, w) => worker(w + 1)));

@@ -47,6 +47,7 @@ async function openStore(options: Partial<RedisFeatureStoreOptions> = {}): Promi
 }
 
 featureStoreConformance('redis', () => openStore());
+featureStoreConformance('redis with the client cache', () => openStore({ clientCacheEntries: 1000 }));
 
 publishConformance('redis feature store + embedded index', async () => {
   const featureStore = await openStore();

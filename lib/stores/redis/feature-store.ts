@@ -9,6 +9,7 @@
  * request path, `writeTimeoutMs` for single writes, `bulkTimeoutMs` for batch loads and drops.
  */
 import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { NotFoundError, ValidationError } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { bufferToVector, vectorToBuffer } from '../../vectors.ts';
@@ -45,6 +46,7 @@ import {
   RAISE_ID_COUNTER,
   REPLACE_PROFILE,
 } from './scripts.ts';
+import { TrackedCache, type TrackedCacheStats } from './tracked-cache.ts';
 
 export interface RedisFeatureStoreOptions {
   /** `redis://` or `rediss://` URL. */
@@ -67,6 +69,12 @@ export interface RedisFeatureStoreOptions {
   chunkSize?: number;
   /** How long applied event ids are remembered. @default PROCESSED_EVENT_TTL_MS (7 days) */
   processedEventTtlMs?: number;
+  /**
+   * Entries of the client-side cache of `getUserState`'s reads (the version pointer, user vectors
+   * and histories), kept current by Redis's invalidation messages (CLIENT TRACKING); 0 turns it
+   * off. Single node only: ignored on a cluster. @default 0
+   */
+  clientCacheEntries?: number;
   logger?: Logger;
 }
 
@@ -113,6 +121,21 @@ function parseHistoryEntry(entry: string): Purchase {
   return { item_idx: Number(entry.slice(0, bar)), ts: entry.slice(bar + 1) };
 }
 
+/** A cached read: the answer boxed, so that a cached "no such key" is told from a miss. */
+interface Box<T> {
+  value: T;
+}
+
+/** A cached history: the first `limit` entries asked for (all of them when fewer came back). */
+interface CachedHistory {
+  limit: number;
+  purchases: readonly Purchase[];
+}
+
+function historyCovers(cached: CachedHistory, limit: number): boolean {
+  return cached.limit >= limit || cached.purchases.length < cached.limit;
+}
+
 export class RedisFeatureStore implements FeatureStore {
   readonly kind = 'redis' as const;
   readonly keys: FeatureStoreKeys;
@@ -124,6 +147,8 @@ export class RedisFeatureStore implements FeatureStore {
   private readonly chunkSize: number;
   private readonly eventTtlMs: number;
   private readonly logger: Logger | undefined;
+  /** The client-side cache of the request path's reads (null when off). */
+  private readonly cache: TrackedCache | null = null;
   private state: 'new' | 'started' | 'closed' = 'new';
   /** The version the pointer named at the last `getUserState` (the guess for the next one). */
   private lastActive: string | null = null;
@@ -149,6 +174,19 @@ export class RedisFeatureStore implements FeatureStore {
     this.client.on('error', (error: Error) =>
       this.logger?.warn({ err: error.message }, 'redis connection error'),
     );
+    const cacheEntries = options.clientCacheEntries ?? 0;
+    if (cacheEntries > 0) {
+      if (this.client instanceof Redis) {
+        this.cache = new TrackedCache(this.client, cacheEntries, this.connectMs, this.logger);
+      } else {
+        this.logger?.info('the Redis client cache is not used on a cluster');
+      }
+    }
+  }
+
+  /** Counters of the client-side cache (null when it is off). */
+  clientCacheStats(): TrackedCacheStats | null {
+    return this.cache?.stats() ?? null;
   }
 
   async start(): Promise<void> {
@@ -156,13 +194,19 @@ export class RedisFeatureStore implements FeatureStore {
     if (this.state === 'closed')
       throw new ValidationError('a closed Redis feature store cannot be restarted');
     await connectRedis(this.client, this.connectMs);
+    try {
+      await this.cache?.start();
+    } catch (error) {
+      await closeRedis(this.client);
+      throw error;
+    }
     this.state = 'started';
   }
 
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    await closeRedis(this.client);
+    await Promise.all([closeRedis(this.client), this.cache?.close()]);
   }
 
   async ping(): Promise<void> {
@@ -193,7 +237,9 @@ export class RedisFeatureStore implements FeatureStore {
 
   async activateVersion(version: string): Promise<void> {
     const done = await this.call('activateVersion', this.writeMs, () =>
-      this.eval(SCRIPTS.activate, [this.keys.versions, this.keys.active], [version]),
+      this.forgetting([this.keys.active], () =>
+        this.eval(SCRIPTS.activate, [this.keys.versions, this.keys.active], [version]),
+      ),
     );
     if (done !== 1)
       throw new NotFoundError(`model version ${version} has no stored info; cannot activate it`);
@@ -212,12 +258,16 @@ export class RedisFeatureStore implements FeatureStore {
       throw new ValidationError(`model version ${version} is active; activate another before dropping it`);
     }
     let removed = 0;
-    await this.call('dropVersion', this.bulkMs, () =>
-      scanKeys(this.client, k.userVectorPattern(version), async (keys) => {
-        await unlinkKeys(this.client, keys);
-        removed += keys.length;
-      }),
-    );
+    try {
+      await this.call('dropVersion', this.bulkMs, () =>
+        scanKeys(this.client, k.userVectorPattern(version), async (keys) => {
+          await unlinkKeys(this.client, keys);
+          removed += keys.length;
+        }),
+      );
+    } finally {
+      this.cache?.forgetAll();
+    }
     this.logger?.info({ version, userVectors: removed }, 'dropped model version from redis');
   }
 
@@ -229,9 +279,12 @@ export class RedisFeatureStore implements FeatureStore {
         // SET NX first: it both writes new users and tells which were new, so the count stays exact.
         const keys = chunk.map(([u]) => this.keys.userVector(version, u));
         const values = chunk.map(([, v]) => vectorToBuffer(v));
-        const created = await Promise.all(keys.map((key, i) => this.client.set(key, values[i]!, 'NX')));
-        const existing = keys.flatMap((_key, i) => (created[i] === 'OK' ? [] : [i]));
-        await Promise.all(existing.map((i) => this.client.set(keys[i]!, values[i]!)));
+        const existing = await this.forgetting(keys, async () => {
+          const created = await Promise.all(keys.map((key, i) => this.client.set(key, values[i]!, 'NX')));
+          const overwritten = keys.flatMap((_key, i) => (created[i] === 'OK' ? [] : [i]));
+          await Promise.all(overwritten.map((i) => this.client.set(keys[i]!, values[i]!)));
+          return overwritten;
+        });
         const fresh = chunk.length - existing.length;
         if (fresh > 0) await this.client.hincrby(this.keys.vectorCounts, version, fresh);
       }
@@ -406,7 +459,10 @@ export class RedisFeatureStore implements FeatureStore {
     });
     await this.call('putProfiles', this.bulkMs, async () => {
       for (const chunk of chunks(encoded, this.chunkSize)) {
-        await Promise.all(chunk.map(({ keys, args }) => this.eval(SCRIPTS.replaceProfile, keys, args)));
+        await this.forgetting(
+          chunk.map(({ keys }) => keys[0]!),
+          () => Promise.all(chunk.map(({ keys, args }) => this.eval(SCRIPTS.replaceProfile, keys, args))),
+        );
       }
     });
   }
@@ -442,19 +498,20 @@ export class RedisFeatureStore implements FeatureStore {
    * One round trip: the pointer, the user's vector in the version the pointer named last time,
    * and the history go out together (auto-pipelined; on a cluster, to their nodes at once). Only
    * when the pointer has moved since (a new version switched in) is the vector read again, for
-   * the version the pointer names now — so the answer is always the active version's.
+   * the version the pointer names now — so the answer is always the active version's. With the
+   * client cache on, a user whose three keys are all held is answered without Redis.
    */
   async getUserState(userIdx: number | null, historyLimit: number): Promise<UserState> {
+    if (this.cache !== null && this.state === 'started') {
+      const held = this.heldUserState(this.cache, userIdx, historyLimit);
+      if (held !== null) return held;
+    }
     return this.call('getUserState', this.readMs, async () => {
       const guess = this.lastActive;
-      const [version, guessed, entries] = await Promise.all([
-        this.client.get(this.keys.active),
-        userIdx !== null && guess !== null
-          ? this.client.getBuffer(this.keys.userVector(guess, userIdx))
-          : null,
-        userIdx !== null && historyLimit > 0
-          ? this.client.lrange(this.keys.history(userIdx), 0, historyLimit - 1)
-          : [],
+      const [version, guessed, recent] = await Promise.all([
+        this.readActive(),
+        userIdx !== null && guess !== null ? this.readVector(guess, userIdx) : null,
+        userIdx !== null && historyLimit > 0 ? this.readHistory(userIdx, historyLimit) : [],
       ]);
       this.lastActive = version;
       const raw =
@@ -462,13 +519,70 @@ export class RedisFeatureStore implements FeatureStore {
           ? null
           : version === guess
             ? guessed
-            : await this.client.getBuffer(this.keys.userVector(version, userIdx));
-      return {
-        version,
-        vector: raw === null ? null : bufferToVector(raw),
-        recent: entries.map(parseHistoryEntry),
-      };
+            : await this.readVector(version, userIdx);
+      return { version, vector: raw === null ? null : bufferToVector(raw), recent };
     });
+  }
+
+  /** The user's state from the client cache alone, or null when any of its keys is not held. */
+  private heldUserState(cache: TrackedCache, userIdx: number | null, historyLimit: number): UserState | null {
+    const active = cache.peek<Box<string | null>>(this.keys.active);
+    if (active === undefined) return null;
+    const version = active.value;
+    let raw: Buffer | null = null;
+    if (version !== null && userIdx !== null) {
+      const vector = cache.peek<Box<Buffer | null>>(this.keys.userVector(version, userIdx));
+      if (vector === undefined) return null;
+      raw = vector.value;
+    }
+    let recent: Purchase[] = [];
+    if (userIdx !== null && historyLimit > 0) {
+      const history = cache.peek<CachedHistory>(this.keys.history(userIdx));
+      if (history === undefined || !historyCovers(history, historyLimit)) return null;
+      recent = history.purchases.slice(0, historyLimit);
+    }
+    this.lastActive = version;
+    return { version, vector: raw === null ? null : bufferToVector(raw), recent };
+  }
+
+  private async readActive(): Promise<string | null> {
+    const key = this.keys.active;
+    if (this.cache === null) return this.client.get(key);
+    const held = this.cache.peek<Box<string | null>>(key);
+    if (held !== undefined) return held.value;
+    return (
+      await this.cache.load(key, async (r): Promise<Box<string | null>> => ({ value: await r.get(key) }))
+    ).value;
+  }
+
+  private async readVector(version: string, userIdx: number): Promise<Buffer | null> {
+    const key = this.keys.userVector(version, userIdx);
+    if (this.cache === null) return this.client.getBuffer(key);
+    const held = this.cache.peek<Box<Buffer | null>>(key);
+    if (held !== undefined) return held.value;
+    return (
+      await this.cache.load(
+        key,
+        async (r): Promise<Box<Buffer | null>> => ({ value: await r.getBuffer(key) }),
+      )
+    ).value;
+  }
+
+  private async readHistory(userIdx: number, limit: number): Promise<Purchase[]> {
+    const key = this.keys.history(userIdx);
+    if (this.cache === null) return (await this.client.lrange(key, 0, limit - 1)).map(parseHistoryEntry);
+    const held = this.cache.peek<CachedHistory>(key);
+    if (held !== undefined && historyCovers(held, limit)) return held.purchases.slice(0, limit);
+    const loaded = await this.cache.load(
+      key,
+      async (r): Promise<CachedHistory> => ({
+        limit,
+        purchases: Object.freeze(
+          (await r.lrange(key, 0, limit - 1)).map((e) => Object.freeze(parseHistoryEntry(e))),
+        ),
+      }),
+    );
+    return loaded.purchases.slice(0, limit);
   }
 
   async getPurchasedItems(userIdx: number): Promise<number[]> {
@@ -530,7 +644,9 @@ export class RedisFeatureStore implements FeatureStore {
       ...purchaseArgs,
     ];
     await this.call('applyUserUpdate', this.writeMs, async () => {
-      const result = await this.eval(SCRIPTS.applyUpdate, keys, args);
+      const result = await this.forgetting(keys.slice(0, 2), () =>
+        this.eval(SCRIPTS.applyUpdate, keys, args),
+      );
       if (result === -1) return; // a redelivery: already applied
       // Outside the user's slot, so not in the script; the per-user marks inside it are what
       // makes a retry after a crash here safe.
@@ -587,6 +703,16 @@ export class RedisFeatureStore implements FeatureStore {
       };
       for (const entry of chunk) fieldsOf(entry, add);
       await Promise.all([...byKey].map(([key, fields]) => this.client.hset(key, ...fields)));
+    }
+  }
+
+  /** Runs a write, then drops the keys it touches from the client cache (see TrackedCache.forget). */
+  private async forgetting<T>(keys: readonly string[], write: () => Promise<T>): Promise<T> {
+    if (this.cache === null) return write();
+    try {
+      return await write();
+    } finally {
+      this.cache.forget(keys);
     }
   }
 
