@@ -56,7 +56,9 @@ const GOAL_P99_MS = 100;
 
 async function main(): Promise<void> {
   console.log('setting up: synthetic model (rank 64, 20000 users, 5000 items) in Redis');
-  const world = await createStreamWorld({ items: 5000, users: 20_000, rank: 64, seed: 8 });
+  // The API's store keeps the client cache of Redis reads, as the API runs it (REDIS_CLIENT_CACHE;
+  // 0 in the environment measures without it); the updater is another process.
+  const world = await createStreamWorld({ items: 5000, users: 20_000, rank: 64, seed: 8, clientCache: true });
   const controller = new AbortController();
   try {
     const metricsPort = 20_000 + Math.floor(Math.random() * 20_000);
@@ -234,6 +236,7 @@ async function main(): Promise<void> {
       {
         probes: all.length,
         timeouts: allTimeouts,
+        api_client_cache: world.featureStore.clientCacheStats(),
         new_customer_fraction: NEW_CUSTOMERS,
         ...(NEW_CUSTOMERS > 0 ? { known_users: split('known'), new_customers: split('new') } : {}),
         background_events_per_second: LOAD,

@@ -34,7 +34,8 @@ describe('a purchase through the API changes the user within the stream', () => 
   let updater: Updater;
 
   beforeAll(async () => {
-    world = await createStreamWorld({ items: 400, users: 100, seed: 17 });
+    // The store the API reads keeps its client cache, as the API runs it.
+    world = await createStreamWorld({ items: 400, users: 100, seed: 17, clientCache: true });
     app = createApp({
       featureStore: world.featureStore,
       vectorIndex: world.vectorIndex,
