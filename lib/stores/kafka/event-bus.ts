@@ -13,10 +13,24 @@ import { type Admin, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import { DependencyError, describeError } from '../../errors.ts';
 import { EVENT_HEADERS, EVENT_SCHEMA_VERSION, type UserEvent } from '../../events.ts';
 import type { Logger } from '../../observability/logger.ts';
+import { sleep } from '../../retry.ts';
 import type { BusMessage, ConsumeOptions, Consumer, EventBus } from '../event-bus.ts';
 import { createKafkaClient, type KafkaConfig } from './client.ts';
 import { startKafkaConsumer } from './consumer.ts';
 import { CoalescingPublisher } from './publisher.ts';
+
+/** How long a topic just created may stay unknown to the broker's metadata. */
+const METADATA_LAG_MS = 10_000;
+
+/** The error of metadata that does not know a topic (yet): UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE. */
+export function isMetadataLag(error: unknown): boolean {
+  // kafkajs may wrap the broker's error (retries exceeded): look down the causes.
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE') return true;
+  }
+  return false;
+}
 
 export interface KafkaEventBusOptions {
   config: KafkaConfig;
@@ -105,13 +119,19 @@ export class KafkaEventBus implements EventBus {
       const existing = new Set(await this.admin.listTopics());
       const missing = wanted.filter((t) => !existing.has(t));
       if (missing.length > 0) {
-        await this.admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor })),
-        });
+        try {
+          await this.admin.createTopics({
+            waitForLeaders: true,
+            topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor })),
+          });
+        } catch (error) {
+          // The topics were created, but the metadata the wait for leaders asked did not know
+          // them yet (kafkajs waits out LEADER_NOT_AVAILABLE only): the reads below wait it out.
+          if (!isMetadataLag(error)) throw error;
+        }
         this.logger.info({ topics: missing, partitions, replicationFactor }, 'topics created');
       }
-      const metadata = await this.admin.fetchTopicMetadata({ topics: wanted });
+      const metadata = await this.topicMetadata(wanted);
       for (const t of metadata.topics) {
         if (t.partitions.length !== partitions) {
           this.logger.warn(
@@ -130,6 +150,19 @@ export class KafkaEventBus implements EventBus {
           cause: error,
         },
       );
+    }
+  }
+
+  /** The topics' metadata, asked again while a fresh topic is not known to the broker asked yet. */
+  private async topicMetadata(topics: string[]) {
+    const deadline = Date.now() + METADATA_LAG_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.admin.fetchTopicMetadata({ topics });
+      } catch (error) {
+        if (!isMetadataLag(error) || Date.now() > deadline) throw error;
+        await sleep(Math.min(50 * 2 ** attempt, 500));
+      }
     }
   }
 
