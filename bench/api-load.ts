@@ -240,6 +240,20 @@ export async function redisAnswers(url: string): Promise<boolean> {
   }
 }
 
+/** The process id of the Redis server at `url` (INFO server), so its CPU can be counted too. */
+export async function redisServerPid(url: string): Promise<number | undefined> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2000 });
+  try {
+    await client.connect();
+    const match = /^process_id:(\d+)/m.exec(await client.info('server'));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    client.disconnect();
+  }
+}
+
 export async function dropPrefix(url: string, prefix: string): Promise<void> {
   const client = new Redis(url);
   let cursor = '0';

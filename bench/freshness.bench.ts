@@ -22,6 +22,7 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { loadConfig } from '../lib/config.ts';
 import { createMetrics } from '../lib/observability/metrics.ts';
 import { sleep } from '../lib/retry.ts';
 import type { FeatureStore } from '../lib/stores/feature-store.ts';
@@ -56,9 +57,15 @@ const GOAL_P99_MS = 100;
 
 async function main(): Promise<void> {
   console.log('setting up: synthetic model (rank 64, 20000 users, 5000 items) in Redis');
-  // The API's store keeps the client cache of Redis reads, as the API runs it (REDIS_CLIENT_CACHE;
-  // 0 in the environment measures without it); the updater is another process.
-  const world = await createStreamWorld({ items: 5000, users: 20_000, rank: 64, seed: 8, clientCache: true });
+  // The API's store keeps a client cache of Redis reads as the environment's REDIS_CLIENT_CACHE
+  // says (off by default, as in the API); the updater is another process.
+  const world = await createStreamWorld({
+    items: 5000,
+    users: 20_000,
+    rank: 64,
+    seed: 8,
+    clientCacheEntries: loadConfig().redis.clientCacheEntries,
+  });
   const controller = new AbortController();
   try {
     const metricsPort = 20_000 + Math.floor(Math.random() * 20_000);

@@ -4,10 +4,10 @@
  * thread), over a synthetic model of 105,000 items × 64 dims and 10,000 users.
  *
  * Setups: `embedded` (memory feature store + embedded index), `redis` (Redis feature store +
- * embedded index, with the API's client cache of Redis reads as by default), `redis-uncached`
- * (the same with REDIS_CLIENT_CACHE=0) and `redis-batched` (the cache, and searches batched per
- * turn: VECTOR_INDEX_BATCH=on); the Redis ones are skipped with a reason when Redis does not
- * answer. A setup named twice in --setups runs twice (alternating arms), labelled by round. Scenarios, each at
+ * embedded index, as by default), `redis-cached` (the same with the API's client cache of Redis
+ * reads: REDIS_CLIENT_CACHE=50000) and `redis-batched` (searches batched per turn:
+ * VECTOR_INDEX_BATCH=on); the Redis ones are skipped with a reason when Redis does not answer,
+ * and count the Redis server's CPU per request too when it is a local process. A setup named twice in --setups runs twice (alternating arms), labelled by round. Scenarios, each at
  * concurrency 32 with a random user per request: the default call, with filters, and with
  * `explain=true`. Every scenario is first checked to answer 200 with k personalized items, so a
  * fast error page cannot pass for a result.
@@ -17,7 +17,8 @@
  * each number over the runs, and the results file keeps every run.
  *
  * Options: --items N --users N --rank N --duration S --warmup S --connections N
- * --setups embedded,redis[,redis-uncached,redis-batched] --workers 1,2 --runs N
+ * --setups embedded,redis[,redis-cached,redis-batched] --workers 1,2 --runs N --result NAME
+ * --scenarios default,filters,explain
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -31,6 +32,7 @@ import {
   option,
   RECOMMEND_CALLS,
   redisAnswers,
+  redisServerPid,
   type Scenario,
   type Summary,
   servingOptions,
@@ -54,13 +56,20 @@ const SETUPS = option('setups', 'embedded,redis').split(',');
 /** What each Redis setup adds to the API's environment. */
 const REDIS_SETUPS: Record<string, Record<string, string>> = {
   redis: {},
-  'redis-uncached': { REDIS_CLIENT_CACHE: '0' },
+  'redis-cached': { REDIS_CLIENT_CACHE: '50000' },
   'redis-batched': { VECTOR_INDEX_BATCH: 'on' },
 };
 const WORKERS = option('workers', '1,2').split(',').map(Number);
+/** The results file's name in bench/results (`--result`), so a partial run keeps the full one. */
+const RESULT = option('result', 'recommend');
 const K = 10;
 
-const SCENARIOS: Scenario[] = [...RECOMMEND_CALLS, { name: 'explain', query: '?explain=true' }];
+const ALL_SCENARIOS: Scenario[] = [...RECOMMEND_CALLS, { name: 'explain', query: '?explain=true' }];
+const SCENARIO_NAMES = option('scenarios', ALL_SCENARIOS.map((s) => s.name).join(',')).split(',');
+const SCENARIOS = ALL_SCENARIOS.filter((s) => SCENARIO_NAMES.includes(s.name));
+if (SCENARIOS.length !== SCENARIO_NAMES.length) {
+  throw new Error(`--scenarios: use some of ${ALL_SCENARIOS.map((s) => s.name).join(', ')}`);
+}
 
 async function check(url: string, scenario: Scenario): Promise<void> {
   for (const user of [0, Math.floor(USERS / 2), USERS - 1]) {
@@ -77,13 +86,21 @@ async function check(url: string, scenario: Scenario): Promise<void> {
   }
 }
 
-function load(url: string, scenario: Scenario, seconds: number, pid: number): Promise<Measurement> {
+function load(
+  url: string,
+  scenario: Scenario,
+  seconds: number,
+  pid: number,
+  redisPid: number | undefined,
+): Promise<Measurement> {
   return loadApi({
     url,
     path: () => `/recommend/${Math.floor(Math.random() * USERS)}${scenario.query}`,
     seconds,
     connections: CONNECTIONS,
     pid,
+    // The Redis server's CPU per request too, where it is a local process.
+    ...(redisPid !== undefined ? { otherPids: { redis: redisPid } } : {}),
   });
 }
 
@@ -102,6 +119,7 @@ async function main(): Promise<void> {
         EVENT_BUS: 'memory',
       };
       let prefix: string | undefined;
+      let redisPid: number | undefined;
       const redisEnv = REDIS_SETUPS[setup];
       if (redisEnv) {
         if (!(await redisAnswers(config.redis.url))) {
@@ -111,6 +129,7 @@ async function main(): Promise<void> {
           continue;
         }
         prefix = `bench:${randomUUID().slice(0, 8)}:`;
+        redisPid = await redisServerPid(config.redis.url);
         Object.assign(env, { FEATURE_STORE: 'redis', REDIS_KEY_PREFIX: prefix }, redisEnv);
       } else if (setup !== 'embedded') {
         throw new Error(`unknown setup ${setup}; use embedded, ${Object.keys(REDIS_SETUPS).join(', ')}`);
@@ -126,15 +145,18 @@ async function main(): Promise<void> {
           const measured: Record<string, Summary> = {};
           for (const scenario of SCENARIOS) {
             await check(server.url, scenario);
-            await load(server.url, scenario, WARMUP_S, server.child.pid!);
+            await load(server.url, scenario, WARMUP_S, server.child.pid!, redisPid);
             const runs: Measurement[] = [];
             for (let run = 1; run <= RUNS; run++) {
-              const m = await load(server.url, scenario, DURATION_S, server.child.pid!);
+              const m = await load(server.url, scenario, DURATION_S, server.child.pid!, redisPid);
               runs.push(m);
               console.log(
                 `  ${scenario.name.padEnd(8)} run ${run}/${RUNS} ${String(m.requests_per_s).padStart(6)} req/s  ` +
                   `p50 ${m.latency_ms.p50} ms  p99 ${m.latency_ms.p99} ms  ` +
                   `API CPU ${m.api_cpu_ms_per_request ?? '?'} ms/req  ` +
+                  (m.other_cpu_ms_per_request?.['redis'] !== undefined
+                    ? `Redis CPU ${m.other_cpu_ms_per_request['redis']} ms/req  `
+                    : '') +
                   `(errors ${m.errors}, non-2xx ${m.non2xx}, load ${m.load_average.join(' → ')})`,
               );
             }
@@ -143,7 +165,10 @@ async function main(): Promise<void> {
             console.log(
               `  ${scenario.name.padEnd(8)} median  ${String(m.requests_per_s).padStart(6)} req/s  ` +
                 `p50 ${m.latency_ms.p50} ms  p99 ${m.latency_ms.p99} ms  ` +
-                `API CPU ${m.api_cpu_ms_per_request ?? '?'} ms/req`,
+                `API CPU ${m.api_cpu_ms_per_request ?? '?'} ms/req` +
+                (m.other_cpu_ms_per_request?.['redis'] !== undefined
+                  ? `  Redis CPU ${m.other_cpu_ms_per_request['redis']} ms/req`
+                  : ''),
             );
           }
           results[label] = measured;
@@ -157,7 +182,7 @@ async function main(): Promise<void> {
     await rm(modelsDir, { recursive: true, force: true });
   }
 
-  recordResult('recommend', {
+  recordResult(RESULT, {
     parameters: {
       items: ITEMS,
       users: USERS,

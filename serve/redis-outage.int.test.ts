@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisServerArgs } from '../infra/local/services.ts';
-import { loadConfig } from '../lib/config.ts';
 import { EmbeddedVectorIndex } from '../lib/stores/embedded/vector-index.ts';
 import { syntheticBundle } from '../lib/stores/fixtures.ts';
 import { publishVersion } from '../lib/stores/publish.ts';
@@ -40,7 +39,11 @@ async function startRedis(port: number, dir: string): Promise<ChildProcess> {
   }
 }
 
-describe.skipIf(!hasRedisServer)('Redis down under load (own redis-server, durable settings)', () => {
+// The default (no client cache) and the client cache on: a crash must empty it, a restart re-arm it.
+describe.skipIf(!hasRedisServer).each([
+  ['without the client cache (default)', 0],
+  ['with the client cache', 50_000],
+])('Redis down under load (own redis-server, durable settings), %s', (_label, cacheEntries) => {
   let dir: string;
   let port: number;
   let redis: ChildProcess;
@@ -61,11 +64,10 @@ describe.skipIf(!hasRedisServer)('Redis down under load (own redis-server, durab
       outDir: join(dir, 'models'),
     });
     version = bundle.manifest.info.version;
-    // With the client cache on, as the API runs it: a crash must empty it, a restart re-arm it.
     store = new RedisFeatureStore({
       url: `redis://127.0.0.1:${port}`,
       keyPrefix: 'outage:',
-      clientCacheEntries: loadConfig().redis.clientCacheEntries,
+      clientCacheEntries: cacheEntries,
     });
     const vectorIndex = new EmbeddedVectorIndex();
     await store.start();

@@ -34,8 +34,9 @@ describe('a purchase through the API changes the user within the stream', () => 
   let updater: Updater;
 
   beforeAll(async () => {
-    // The store the API reads keeps its client cache, as the API runs it.
-    world = await createStreamWorld({ items: 400, users: 100, seed: 17, clientCache: true });
+    // The store the API reads keeps a client cache (REDIS_CLIENT_CACHE): the harder case for
+    // freshness, as the updater's writes reach it only through Redis's invalidation messages.
+    world = await createStreamWorld({ items: 400, users: 100, seed: 17, clientCacheEntries: 10_000 });
     app = createApp({
       featureStore: world.featureStore,
       vectorIndex: world.vectorIndex,

@@ -36,8 +36,8 @@ export interface StreamWorldOptions {
   partitions?: number;
   /** Extra environment for the config (and the child processes). */
   env?: Record<string, string>;
-  /** The world's feature store keeps the API's client cache of Redis reads (REDIS_CLIENT_CACHE). */
-  clientCache?: boolean;
+  /** Entries of the API's client cache of Redis reads in the world's feature store (0: off, the default). */
+  clientCacheEntries?: number;
   logger?: Logger;
 }
 
@@ -89,7 +89,7 @@ export async function createStreamWorld(options: StreamWorldOptions = {}) {
     keyPrefix: config.redis.keyPrefix,
     readTimeoutMs: 10_000,
     writeTimeoutMs: 10_000,
-    clientCacheEntries: options.clientCache ? config.redis.clientCacheEntries : 0,
+    clientCacheEntries: options.clientCacheEntries ?? 0,
     logger,
   });
   await featureStore.start();
