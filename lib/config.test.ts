@@ -35,12 +35,20 @@ describe('loadConfig', () => {
     });
   });
 
-  it('batches embedded searches with the in-process feature store unless told otherwise', () => {
+  it('batches embedded searches when user state is read in process unless told otherwise', () => {
     expect(loadConfig({ FEATURE_STORE: 'redis' }).adapters.batchSearches).toBe(false);
     expect(loadConfig({ FEATURE_STORE: 'redis', VECTOR_INDEX_BATCH: 'on' }).adapters.batchSearches).toBe(
       true,
     );
     expect(loadConfig({ VECTOR_INDEX_BATCH: 'off' }).adapters.batchSearches).toBe(false);
+    // With the API's client cache of Redis reads, users held are read in process too.
+    expect(loadConfig({ FEATURE_STORE: 'redis', REDIS_CLIENT_CACHE: '50000' }).adapters.batchSearches).toBe(
+      true,
+    );
+    expect(
+      loadConfig({ FEATURE_STORE: 'redis', REDIS_CLIENT_CACHE: '50000', REDIS_CLUSTER_NODES: 'a:1,b:2' })
+        .adapters.batchSearches,
+    ).toBe(false);
     expect(() => loadConfig({ VECTOR_INDEX_BATCH: 'sometimes' })).toThrow(/VECTOR_INDEX_BATCH/);
   });
 

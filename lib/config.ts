@@ -287,10 +287,13 @@ export function loadConfig(env: Env = process.env) {
       featureStore: v.FEATURE_STORE,
       vectorIndex: v.VECTOR_INDEX,
       eventBus: v.EVENT_BUS,
-      // auto: batch when the feature store answers in process; with Redis, I/O already splits
-      // requests into stages, and the extra turn cost more than it saved (docs/benchmarks.md).
+      // auto: batch when the user's state is read in process (the memory store, or Redis with the
+      // API's client cache on a single node); with plain Redis, I/O already splits requests into
+      // stages, and the extra turn cost more than it saved (docs/benchmarks.md).
       batchSearches:
-        v.VECTOR_INDEX_BATCH === 'on' || (v.VECTOR_INDEX_BATCH === 'auto' && v.FEATURE_STORE === 'memory'),
+        v.VECTOR_INDEX_BATCH === 'on' ||
+        (v.VECTOR_INDEX_BATCH === 'auto' &&
+          (v.FEATURE_STORE === 'memory' || (v.REDIS_CLIENT_CACHE > 0 && v.REDIS_CLUSTER_NODES.length === 0))),
     },
     spark: {
       remote: v.SPARK_REMOTE,

@@ -176,4 +176,25 @@ describe('Redis client cache', () => {
     expect(cache.peek(`${runPrefix}lru:a`)).toBe('a');
     base.disconnect();
   });
+
+  it('keeps a key asked for at every read (the version pointer) while others come and go', async () => {
+    const base = new Redis(config.redis.url, { lazyConnect: true });
+    const cache = new TrackedCache(base, 3, 2000);
+    await cache.start();
+    opened.push(cache);
+    const hot = `${runPrefix}clock:hot`;
+    await cache.load(hot, async () => 'hot');
+    for (let i = 0; i < 50; i++) {
+      expect(cache.peek(hot)).toBe('hot');
+      await cache.load(`${runPrefix}clock:${i}`, async () => i);
+      expect(cache.stats().entries).toBe(Math.min(i + 2, 3));
+      // The oldest key not asked for again went first.
+      if (i >= 2) expect(cache.peek(`${runPrefix}clock:${i - 2}`)).toBeUndefined();
+    }
+    expect(cache.peek(`${runPrefix}clock:49`)).toBe(49);
+    expect(cache.peek(`${runPrefix}clock:48`)).toBe(48);
+    expect(cache.peek(hot)).toBe('hot');
+    expect(cache.stats().misses).toBe(51);
+    base.disconnect();
+  });
 });

@@ -13,8 +13,13 @@
  *   (an early invalidation would otherwise be overtaken by the stale answer it invalidates).
  * - Every disconnect of either connection drops the whole cache, and nothing is kept again until
  *   tracking is re-armed on the new connections (invalidations sent meanwhile are lost).
- * - Entries are kept in least-recently-used order up to `maxEntries`; Redis's own tracking table
- *   (`tracking-table-max-keys`) bounds the server side and invalidates what it forgets.
+ * - Up to `maxEntries` are kept, the least recently used going first, approximated by a clock
+ *   (second chance: a hit sets the entry's flag, eviction passes over flagged entries once). A hit
+ *   never deletes and re-inserts its key: V8's Map leaves each deleted entry in its key's hash
+ *   chain until the table is rehashed, so moving one hot key (the version pointer, asked for by
+ *   every request) to the end at each hit made its lookups walk thousands of dead entries.
+ *   Redis's own tracking table (`tracking-table-max-keys`) bounds the server side and invalidates
+ *   what it forgets.
  *
  * Cluster deployments do not use it (each node would need its own pair of connections).
  */
@@ -23,6 +28,12 @@ import type { Logger } from '../../observability/logger.ts';
 import { closeRedis, connectRedis } from './connection.ts';
 
 const INVALIDATE_CHANNEL = '__redis__:invalidate';
+
+/** A held answer, and whether it was asked for since the clock hand last passed it. */
+interface Slot {
+  value: unknown;
+  used: boolean;
+}
 
 interface InFlight {
   reads: number;
@@ -41,7 +52,7 @@ export interface TrackedCacheStats {
 export class TrackedCache {
   readonly reader: Redis;
   private readonly listener: Redis;
-  private readonly entries = new Map<string, unknown>();
+  private readonly entries = new Map<string, Slot>();
   private readonly inFlight = new Map<string, InFlight>();
   /** Bumped at every flush: a read that began in an older epoch keeps nothing. */
   private epoch = 0;
@@ -96,13 +107,11 @@ export class TrackedCache {
   /** The cached value of `key`, or `undefined` when it is not held (or caching is not armed). */
   peek<T>(key: string): T | undefined {
     if (!this.armed) return undefined;
-    const value = this.entries.get(key);
-    if (value === undefined) return undefined;
-    // Least recently used first in the map's order: move this key to the end.
-    this.entries.delete(key);
-    this.entries.set(key, value);
+    const slot = this.entries.get(key);
+    if (slot === undefined) return undefined;
+    slot.used = true;
     this.counts.hits += 1;
-    return value as T;
+    return slot.value as T;
   }
 
   /**
@@ -152,11 +161,28 @@ export class TrackedCache {
   }
 
   private store(key: string, value: unknown): void {
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    if (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
+    const held = this.entries.get(key);
+    if (held !== undefined) {
+      held.value = value;
+      held.used = true;
+      return;
+    }
+    // Room first, so the answer just read is never the one to go.
+    if (this.entries.size >= this.maxEntries) this.evictOne();
+    this.entries.set(key, { value, used: false });
+  }
+
+  /**
+   * The clock's hand is the map's insertion order: the oldest entry not asked for since the hand
+   * last passed goes; each flagged one passed over loses its flag and moves to the end. Ends
+   * within two passes, as every entry passed over is unflagged.
+   */
+  private evictOne(): void {
+    for (const [key, slot] of this.entries) {
+      this.entries.delete(key);
+      if (!slot.used) return;
+      slot.used = false;
+      this.entries.set(key, slot);
     }
   }
 
