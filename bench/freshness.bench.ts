@@ -58,7 +58,7 @@ const GOAL_P99_MS = 100;
 async function main(): Promise<void> {
   console.log('setting up: synthetic model (rank 64, 20000 users, 5000 items) in Redis');
   // The API's store keeps a client cache of Redis reads as the environment's REDIS_CLIENT_CACHE
-  // says (off by default, as in the API); the updater is another process.
+  // says (on by default, as in the API; 0 measures without it); the updater is another process.
   const world = await createStreamWorld({
     items: 5000,
     users: 20_000,

@@ -4,9 +4,9 @@
  * thread), over a synthetic model of 105,000 items × 64 dims and 10,000 users.
  *
  * Setups: `embedded` (memory feature store + embedded index), `redis` (Redis feature store +
- * embedded index, as by default), `redis-cached` (the same with the API's client cache of Redis
- * reads: REDIS_CLIENT_CACHE=50000) and `redis-batched` (searches batched per turn:
- * VECTOR_INDEX_BATCH=on); the Redis ones are skipped with a reason when Redis does not answer,
+ * embedded index as by default: the API's client cache of Redis reads, searches batched per
+ * turn), `redis-uncached` (REDIS_CLIENT_CACHE=0, so no batching either) and `redis-batched`
+ * (no cache, searches batched all the same: VECTOR_INDEX_BATCH=on); the Redis ones are skipped with a reason when Redis does not answer,
  * and count the Redis server's CPU per request too when it is a local process. A setup named twice in --setups runs twice (alternating arms), labelled by round. Scenarios, each at
  * concurrency 32 with a random user per request: the default call, with filters, and with
  * `explain=true`. Every scenario is first checked to answer 200 with k personalized items, so a
@@ -17,7 +17,7 @@
  * each number over the runs, and the results file keeps every run.
  *
  * Options: --items N --users N --rank N --duration S --warmup S --connections N
- * --setups embedded,redis[,redis-cached,redis-batched] --workers 1,2 --runs N --result NAME
+ * --setups embedded,redis[,redis-uncached,redis-batched] --workers 1,2 --runs N --result NAME
  * --scenarios default,filters,explain
  */
 import { randomUUID } from 'node:crypto';
@@ -56,8 +56,8 @@ const SETUPS = option('setups', 'embedded,redis').split(',');
 /** What each Redis setup adds to the API's environment. */
 const REDIS_SETUPS: Record<string, Record<string, string>> = {
   redis: {},
-  'redis-cached': { REDIS_CLIENT_CACHE: '50000' },
-  'redis-batched': { VECTOR_INDEX_BATCH: 'on' },
+  'redis-uncached': { REDIS_CLIENT_CACHE: '0' },
+  'redis-batched': { REDIS_CLIENT_CACHE: '0', VECTOR_INDEX_BATCH: 'on' },
 };
 const WORKERS = option('workers', '1,2').split(',').map(Number);
 /** The results file's name in bench/results (`--result`), so a partial run keeps the full one. */

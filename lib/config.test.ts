@@ -36,7 +36,10 @@ describe('loadConfig', () => {
   });
 
   it('batches embedded searches when user state is read in process unless told otherwise', () => {
-    expect(loadConfig({ FEATURE_STORE: 'redis' }).adapters.batchSearches).toBe(false);
+    // Plain Redis: requests already wait on I/O between stages.
+    expect(loadConfig({ FEATURE_STORE: 'redis', REDIS_CLIENT_CACHE: '0' }).adapters.batchSearches).toBe(
+      false,
+    );
     expect(loadConfig({ FEATURE_STORE: 'redis', VECTOR_INDEX_BATCH: 'on' }).adapters.batchSearches).toBe(
       true,
     );

@@ -138,7 +138,7 @@ const variables = {
   ),
   REDIS_CLUSTER_NODES: list([]),
   REDIS_KEY_PREFIX: z.string().default('recsys:'),
-  REDIS_CLIENT_CACHE: int(0, 0, 10_000_000),
+  REDIS_CLIENT_CACHE: int(50_000, 0, 10_000_000),
 
   // Qdrant
   QDRANT_URL: str('http://localhost:6333').pipe(z.url({ message: 'must be a URL' })),
