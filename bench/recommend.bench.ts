@@ -6,9 +6,10 @@
  * Setups: `embedded` (memory feature store + embedded index), `redis` (Redis feature store +
  * embedded index as by default: the API's client cache of Redis reads, searches batched per
  * turn), `redis-uncached` (REDIS_CLIENT_CACHE=0, so no batching either) and `redis-batched`
- * (no cache, searches batched all the same: VECTOR_INDEX_BATCH=on); the Redis ones are skipped with a reason when Redis does not answer,
- * and count the Redis server's CPU per request too when it is a local process. A setup named twice in --setups runs twice (alternating arms), labelled by round. Scenarios, each at
- * concurrency 32 with a random user per request: the default call, with filters, and with
+ * (no cache, searches batched all the same: VECTOR_INDEX_BATCH=on); the Redis ones are skipped
+ * with a reason when Redis does not answer, and count the Redis server's CPU per request too
+ * when it is a local process. A setup named twice in --setups runs twice (alternating arms),
+ * labelled by round. Scenarios, each at concurrency 32 with a random user per request: the default call, with filters, and with
  * `explain=true`. Every scenario is first checked to answer 200 with k personalized items, so a
  * fast error page cannot pass for a result.
  *
@@ -104,6 +105,12 @@ function load(
   });
 }
 
+/** The API's CPU per request, and the Redis server's where it was counted. */
+function cpuText(m: Measurement): string {
+  const redis = m.other_cpu_ms_per_request?.['redis'];
+  return `API CPU ${m.api_cpu_ms_per_request ?? '?'} ms/req${redis !== undefined ? `  Redis CPU ${redis} ms/req` : ''}`;
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const modelsDir = await mkdtemp(join(tmpdir(), 'bench-recommend-'));
@@ -153,10 +160,7 @@ async function main(): Promise<void> {
               console.log(
                 `  ${scenario.name.padEnd(8)} run ${run}/${RUNS} ${String(m.requests_per_s).padStart(6)} req/s  ` +
                   `p50 ${m.latency_ms.p50} ms  p99 ${m.latency_ms.p99} ms  ` +
-                  `API CPU ${m.api_cpu_ms_per_request ?? '?'} ms/req  ` +
-                  (m.other_cpu_ms_per_request?.['redis'] !== undefined
-                    ? `Redis CPU ${m.other_cpu_ms_per_request['redis']} ms/req  `
-                    : '') +
+                  `${cpuText(m)}  ` +
                   `(errors ${m.errors}, non-2xx ${m.non2xx}, load ${m.load_average.join(' → ')})`,
               );
             }
@@ -165,10 +169,7 @@ async function main(): Promise<void> {
             console.log(
               `  ${scenario.name.padEnd(8)} median  ${String(m.requests_per_s).padStart(6)} req/s  ` +
                 `p50 ${m.latency_ms.p50} ms  p99 ${m.latency_ms.p99} ms  ` +
-                `API CPU ${m.api_cpu_ms_per_request ?? '?'} ms/req` +
-                (m.other_cpu_ms_per_request?.['redis'] !== undefined
-                  ? `  Redis CPU ${m.other_cpu_ms_per_request['redis']} ms/req`
-                  : ''),
+                cpuText(m),
             );
           }
           results[label] = measured;
