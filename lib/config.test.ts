@@ -55,6 +55,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ VECTOR_INDEX_BATCH: 'sometimes' })).toThrow(/VECTOR_INDEX_BATCH/);
   });
 
+  it('turns the Redis client cache off on a cluster', () => {
+    expect(loadConfig({ REDIS_CLIENT_CACHE: '1000' }).redis.clientCacheEntries).toBe(1000);
+    expect(
+      loadConfig({ REDIS_CLIENT_CACHE: '1000', REDIS_CLUSTER_NODES: 'a:1,b:2' }).redis.clientCacheEntries,
+    ).toBe(0);
+  });
+
   it('reads typed values', () => {
     const config = loadConfig({
       PORT: '9000',

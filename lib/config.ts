@@ -280,6 +280,9 @@ export function loadConfig(env: Env = process.env) {
   }
   const repurchase =
     v.EXCLUDE_PURCHASED === undefined ? v.REPURCHASE : v.EXCLUDE_PURCHASED ? 'exclude' : 'include';
+  // The client cache of Redis reads is not used on Redis Cluster: 0 entries there, whatever
+  // REDIS_CLIENT_CACHE says (the one value both the store and the batching rule below read).
+  const clientCacheEntries = v.REDIS_CLUSTER_NODES.length === 0 ? v.REDIS_CLIENT_CACHE : 0;
   return {
     env: v.NODE_ENV,
     logLevel: v.LOG_LEVEL,
@@ -292,8 +295,7 @@ export function loadConfig(env: Env = process.env) {
       // stages, and the extra turn cost more than it saved (docs/benchmarks.md).
       batchSearches:
         v.VECTOR_INDEX_BATCH === 'on' ||
-        (v.VECTOR_INDEX_BATCH === 'auto' &&
-          (v.FEATURE_STORE === 'memory' || (v.REDIS_CLIENT_CACHE > 0 && v.REDIS_CLUSTER_NODES.length === 0))),
+        (v.VECTOR_INDEX_BATCH === 'auto' && (v.FEATURE_STORE === 'memory' || clientCacheEntries > 0)),
     },
     spark: {
       remote: v.SPARK_REMOTE,
@@ -324,7 +326,7 @@ export function loadConfig(env: Env = process.env) {
       endpoint: hostPort(v.REDIS_URL, 'REDIS_URL', 6379),
       clusterNodes: v.REDIS_CLUSTER_NODES,
       keyPrefix: v.REDIS_KEY_PREFIX,
-      clientCacheEntries: v.REDIS_CLIENT_CACHE,
+      clientCacheEntries,
     },
     qdrant: {
       url: v.QDRANT_URL,
