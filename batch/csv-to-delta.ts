@@ -47,11 +47,8 @@ const HOTSPOT_HUGE_METHOD = 8000;
 async function run(ctx: BatchContext): Promise<StepResult> {
   const { conf } = ctx.spark;
   const previous = await conf.getOption(HUGE_METHOD_LIMIT);
-  const limit = Math.min(
-    HOTSPOT_HUGE_METHOD,
-    Number(previous ?? Number.POSITIVE_INFINITY) || HOTSPOT_HUGE_METHOD,
-  );
-  await conf.set(HUGE_METHOD_LIMIT, limit);
+  // A lower limit the session already has is kept.
+  await conf.set(HUGE_METHOD_LIMIT, Math.min(HOTSPOT_HUGE_METHOD, Number(previous) || HOTSPOT_HUGE_METHOD));
   try {
     return await checkAndLoad(ctx);
   } finally {
